@@ -1,0 +1,157 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * One typed configuration for every process. Sources, later wins: defaults, the JSON file named by
+ * CIRCLES_CONFIG_FILE, environment variables. A bad value stops start-up with a message naming the variable.
+ */
+export const serviceNames = ['auth'] as const;
+export type ServiceName = (typeof serviceNames)[number];
+export const roleNames = ['gateway', 'web', ...serviceNames] as const;
+export type RoleName = (typeof roleNames)[number];
+
+const duration = z
+  .union([z.number().int().positive(), z.string()])
+  .transform((v, ctx) => {
+    if (typeof v === 'number') return v;
+    const m = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(v.trim());
+    if (!m) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration like 900s, 15m, 12h or 14d, got "${v}"` });
+      return z.NEVER;
+    }
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms'];
+    return Number(m[1]) * unit;
+  });
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
+const list = <T extends string>(values: readonly [T, ...T[]]) =>
+  z
+    .union([z.array(z.string()), z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))])
+    .pipe(z.array(z.enum(values)));
+const urlMap = z
+  .union([z.record(z.string(), z.string()), z.string()])
+  .transform((v, ctx) => {
+    if (typeof v !== 'string') return v;
+    const out: Record<string, string> = {};
+    for (const pair of v.split(',').map((x) => x.trim()).filter(Boolean)) {
+      const eq = pair.indexOf('=');
+      if (eq < 1) {
+        ctx.addIssue({ code: 'custom', message: `expected name=url pairs separated by commas, got "${pair}"` });
+        return z.NEVER;
+      }
+      out[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    return out;
+  })
+  .pipe(z.record(z.string(), z.url()));
+
+const schema = z.object({
+  env: z.enum(['development', 'production', 'test']).default('development'),
+  roles: list(roleNames).default([...roleNames]),
+  dataDir: z.string().min(1).default('.data'),
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
+  redisUrl: z.string().regex(/^rediss?:\/\//, 'expected a redis:// URL').optional(),
+  host: z.string().min(1).default('0.0.0.0'),
+  gatewayPort: port.default(4000),
+  webPort: port.default(3000),
+  servicePort: port.default(4001),
+  publicUrl: z.url().default('http://localhost:3000'),
+  gatewayUrl: z.url().optional(),
+  subgraphUrls: urlMap.default({}),
+  gatewaySecret: z.string().min(32, 'must be at least 32 characters').optional(),
+  smtpUrl: z.string().regex(/^smtps?:\/\//, 'expected an smtp:// or smtps:// URL').optional(),
+  mailFrom: z.string().min(3).default('Circles <no-reply@localhost>'),
+  sessionIdleTimeout: duration.default(14 * 86_400_000),
+  sessionAbsoluteTimeout: duration.default(60 * 86_400_000),
+  trustProxy: bool.default(false),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  graphqlMaxDepth: z.coerce.number().int().min(1).default(12),
+  graphqlMaxAliases: z.coerce.number().int().min(1).default(30),
+  graphqlMaxTokens: z.coerce.number().int().min(50).default(4000),
+  graphqlMaxCost: z.coerce.number().int().min(1).default(10000),
+  loginMaxFailuresPerAccountAndIp: z.coerce.number().int().min(1).default(5),
+  loginMaxFailuresPerIp: z.coerce.number().int().min(1).default(100),
+  loginMaxFailuresPerAccount: z.coerce.number().int().min(1).default(30),
+  shutdownGraceMs: duration.default(10_000),
+});
+
+export type Config = z.output<typeof schema>;
+export type ConfigInput = z.input<typeof schema>;
+
+/** Environment variable for each key: the names operators type. */
+export const envNames: Record<keyof Config, string> = {
+  env: 'CIRCLES_ENV',
+  roles: 'CIRCLES_ROLES',
+  dataDir: 'DATA_DIR',
+  databaseUrl: 'DATABASE_URL',
+  redisUrl: 'REDIS_URL',
+  host: 'HOST',
+  gatewayPort: 'GATEWAY_PORT',
+  webPort: 'WEB_PORT',
+  servicePort: 'SERVICE_PORT',
+  publicUrl: 'PUBLIC_URL',
+  gatewayUrl: 'GATEWAY_URL',
+  subgraphUrls: 'SUBGRAPH_URLS',
+  gatewaySecret: 'GATEWAY_SECRET',
+  smtpUrl: 'SMTP_URL',
+  mailFrom: 'MAIL_FROM',
+  sessionIdleTimeout: 'SESSION_IDLE_TIMEOUT',
+  sessionAbsoluteTimeout: 'SESSION_ABSOLUTE_TIMEOUT',
+  trustProxy: 'TRUST_PROXY',
+  logLevel: 'LOG_LEVEL',
+  graphqlMaxDepth: 'GRAPHQL_MAX_DEPTH',
+  graphqlMaxAliases: 'GRAPHQL_MAX_ALIASES',
+  graphqlMaxTokens: 'GRAPHQL_MAX_TOKENS',
+  graphqlMaxCost: 'GRAPHQL_MAX_COST',
+  loginMaxFailuresPerAccountAndIp: 'LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_IP',
+  loginMaxFailuresPerIp: 'LOGIN_MAX_FAILURES_PER_IP',
+  loginMaxFailuresPerAccount: 'LOGIN_MAX_FAILURES_PER_ACCOUNT',
+  shutdownGraceMs: 'SHUTDOWN_GRACE',
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  overrides: Partial<ConfigInput> = {},
+): Config {
+  let fileValues: Record<string, unknown> = {};
+  const file = env.CIRCLES_CONFIG_FILE;
+  if (file) {
+    try {
+      fileValues = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError(`CIRCLES_CONFIG_FILE: cannot read ${file} as JSON (${(err as Error).message})`);
+    }
+    const unknownKeys = Object.keys(fileValues).filter((k) => !(k in envNames));
+    if (unknownKeys.length) throw new ConfigError(`${file}: unknown setting(s) ${unknownKeys.join(', ')}`);
+  }
+  const fromEnv: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(envNames)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') fromEnv[key] = v;
+  }
+  if (!fromEnv.env && env.NODE_ENV === 'production') fromEnv.env = 'production';
+  const parsed = schema.safeParse({ ...fileValues, ...fromEnv, ...overrides });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      const name = envNames[key as keyof Config] ?? key;
+      return `${name}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const config = parsed.data;
+  config.dataDir = path.resolve(config.dataDir);
+  if (config.sessionIdleTimeout > config.sessionAbsoluteTimeout) {
+    throw new ConfigError('Invalid configuration:\n  SESSION_IDLE_TIMEOUT: must not exceed SESSION_ABSOLUTE_TIMEOUT');
+  }
+  return config;
+}
+
+/** True when this process is one part of a distributed deployment rather than the embedded all-in-one. */
+export const isDistributed = (config: Config): boolean =>
+  !(serviceNames.every((s) => config.roles.includes(s)) && config.roles.includes('gateway'));

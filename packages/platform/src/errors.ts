@@ -1,0 +1,34 @@
+/**
+ * Domain errors carry a stable code. The domain never throws transport errors: one mapper per transport
+ * (see graphql.ts) turns codes into GraphQL errors, so clients can rely on `extensions.code`.
+ */
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'RATE_LIMITED'
+  | 'INVALID_CREDENTIALS'
+  | 'INVALID_TOKEN'
+  | 'WEAK_PASSWORD'
+  | 'EMAIL_NOT_VERIFIED';
+
+export class DomainError extends Error {
+  override readonly name = 'DomainError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Safe, client-visible details (field names, retry hints). Never secrets. */
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const badInput = (message: string, field?: string) =>
+  new DomainError('BAD_USER_INPUT', message, field ? { field } : {});
+export const unauthenticated = (message = 'You need to log in to do that.') =>
+  new DomainError('UNAUTHENTICATED', message);
+export const forbidden = (message = 'You are not allowed to do that.') => new DomainError('FORBIDDEN', message);
+export const notFound = (message: string) => new DomainError('NOT_FOUND', message);

@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { type Config, ConfigError, isDistributed } from '../config.ts';
+import { type Database, openDatabase } from '../db.ts';
+import { RedisEventLog } from '../events/redis-log.ts';
+import { SqlEventLog } from '../events/sql-log.ts';
+import type { EventLog } from '../events/types.ts';
+import type { Logger } from '../log.ts';
+import { type Mailer, OutboxMailer, SmtpMailer } from '../mail.ts';
+import { SessionManager } from '../sessions.ts';
+import { type Cache, MemoryCache, RedisCache } from './cache.ts';
+import { MemoryPubSub, type PubSub, RedisPubSub } from './pubsub.ts';
+import { MemoryRateLimiterFactory, type RateLimiterFactory, RedisRateLimiterFactory } from './ratelimit.ts';
+import { connectRedis, type Redis } from './redis.ts';
+import { MemorySessionStore, RedisSessionStore, type SessionStore } from './sessions.ts';
+
+/** The infrastructure a process runs on. This is the one place that picks implementations from config. */
+export interface Infrastructure {
+  database: Database;
+  cache: Cache;
+  pubsub: PubSub;
+  limits: RateLimiterFactory;
+  sessionStore: SessionStore;
+  sessions: SessionManager;
+  eventLog: EventLog;
+  mailer: Mailer;
+  gatewaySecret: string;
+  close(): Promise<void>;
+}
+
+export async function createInfrastructure(config: Config, log: Logger): Promise<Infrastructure> {
+  const gatewaySecret = resolveGatewaySecret(config);
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
+  const redisConns: Redis[] = [];
+  const redis = (name: string) => {
+    const c = connectRedis(config.redisUrl!, name);
+    c.on('error', (err) => log.warn('redis connection error', { conn: name, err }));
+    redisConns.push(c);
+    return c;
+  };
+
+  let cache: Cache, pubsub: PubSub, limits: RateLimiterFactory, sessionStore: SessionStore, eventLog: EventLog;
+  if (config.redisUrl) {
+    const main = redis('main');
+    cache = new RedisCache(main);
+    pubsub = new RedisPubSub(main, redis('subscriber'));
+    limits = new RedisRateLimiterFactory(main);
+    sessionStore = new RedisSessionStore(main);
+    eventLog = new RedisEventLog(main, log);
+  } else {
+    cache = new MemoryCache();
+    pubsub = new MemoryPubSub();
+    limits = new MemoryRateLimiterFactory();
+    sessionStore = new MemorySessionStore(path.join(config.dataDir, 'sessions.json'));
+    eventLog = await SqlEventLog.open(database.db, log);
+  }
+  const mailer: Mailer = config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.mailFrom) : await OutboxMailer.open(database.db);
+  const sessions = new SessionManager(sessionStore, { idleTimeoutMs: config.sessionIdleTimeout, absoluteTimeoutMs: config.sessionAbsoluteTimeout });
+
+  return {
+    database,
+    cache,
+    pubsub,
+    limits,
+    sessionStore,
+    sessions,
+    eventLog,
+    mailer,
+    gatewaySecret,
+    async close() {
+      await eventLog.close();
+      await pubsub.close();
+      await sessionStore.close();
+      await database.close();
+      for (const c of redisConns) c.disconnect();
+    },
+  };
+}
+
+/**
+ * The secret the gateway signs identities with. Separate processes must share it, so distributed mode requires
+ * it to be configured; the embedded default generates one once and keeps it in the data folder.
+ */
+export function resolveGatewaySecret(config: Config): string {
+  if (config.gatewaySecret) return config.gatewaySecret;
+  if (isDistributed(config) || config.env === 'production') {
+    throw new ConfigError('Invalid configuration:\n  GATEWAY_SECRET: required when services run in separate processes or in production (at least 32 characters)');
+  }
+  const file = path.join(config.dataDir, 'gateway-secret');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    mkdirSync(config.dataDir, { recursive: true });
+    const secret = randomBytes(32).toString('base64url');
+    writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
+    return readFileSync(file, 'utf8').trim();
+  }
+}

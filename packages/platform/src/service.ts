@@ -1,0 +1,61 @@
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import type { DocumentNode } from 'graphql';
+import type { Kysely } from 'kysely';
+import type { Config, ServiceName } from './config.ts';
+import type { EventEnvelope } from './events/types.ts';
+import type { Outbox } from './events/outbox.ts';
+import type { Identity } from './identity.ts';
+import type { Cache } from './infra/cache.ts';
+import type { PubSub } from './infra/pubsub.ts';
+import type { RateLimiterFactory } from './infra/ratelimit.ts';
+import type { Logger } from './log.ts';
+import type { Mailer } from './mail.ts';
+import type { Migrations } from './migrate.ts';
+import type { SessionManager } from './sessions.ts';
+
+/** What a resolver knows about the request it serves. */
+export interface RequestContext {
+  identity: Identity;
+  /** Asks the gateway to set or clear the browser session cookie on the client response. */
+  sessionCookie: { set(token: string, expiresAt: number): void; clear(): void };
+}
+
+export type SessionCookieAction = { set: { token: string; expiresAt: number } } | { clear: true };
+
+/** Everything a service may use. Implementations are chosen by configuration, never by the service. */
+export interface ServiceDeps {
+  config: Config;
+  log: Logger;
+  /** The whole database; a service touches only its own schema (see `ServiceDefinition.name`). */
+  db: Kysely<any>;
+  cache: Cache;
+  pubsub: PubSub;
+  limits: RateLimiterFactory;
+  sessions: SessionManager;
+  outbox: Outbox;
+  mailer: Mailer;
+}
+
+export type Resolvers = GraphQLResolverMap<RequestContext>;
+export type ServiceEventHandler = (event: EventEnvelope, trx: Kysely<any>) => Promise<void>;
+
+export interface ServiceInstance {
+  resolvers: Resolvers;
+  /** Topic -> handler. Each runs in a transaction together with its exactly-once bookkeeping. */
+  eventHandlers?: Record<string, ServiceEventHandler>;
+  stop?(): Promise<void>;
+}
+
+/**
+ * The contract every domain service fulfils: a library exporting its subgraph SDL, its own schema's migrations
+ * and a factory for resolvers and event handlers. Where it runs (all-in-one or its own process) is the host's call.
+ */
+export interface ServiceDefinition {
+  /** Also the PostgreSQL schema the service owns. */
+  name: ServiceName;
+  typeDefs: DocumentNode;
+  migrations: Migrations;
+  create(deps: ServiceDeps): ServiceInstance | Promise<ServiceInstance>;
+}
+
+export const defineService = (def: ServiceDefinition): ServiceDefinition => def;
