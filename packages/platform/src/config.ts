@@ -149,6 +149,15 @@ export function loadConfig(
   if (config.sessionIdleTimeout > config.sessionAbsoluteTimeout) {
     throw new ConfigError('Invalid configuration:\n  SESSION_IDLE_TIMEOUT: must not exceed SESSION_ABSOLUTE_TIMEOUT');
   }
+  const runsServices = config.roles.some((r) => (serviceNames as readonly string[]).includes(r));
+  if (isDistributed(config) && (runsServices || config.roles.includes('gateway'))) {
+    if (!config.redisUrl) {
+      throw new ConfigError('Invalid configuration:\n  REDIS_URL: required when services run in separate processes (sessions, rate limits and events are shared through Redis)');
+    }
+    if (runsServices && !config.databaseUrl) {
+      throw new ConfigError('Invalid configuration:\n  DATABASE_URL: required when services run in separate processes (the embedded database belongs to one process)');
+    }
+  }
   return config;
 }
 

@@ -11,6 +11,8 @@ export interface Identity {
   ip: string | null;
   userAgent: string | null;
   requestId: string;
+  /** How the caller proved the session: a browser cookie or an Authorization bearer token. */
+  credential: 'cookie' | 'bearer' | null;
 }
 
 export const IDENTITY_HEADER = 'x-circles-identity';

@@ -18,3 +18,4 @@ export * from './migrate.ts';
 export * from './service.ts';
 export * from './sessions.ts';
 export * from './subgraph.ts';
+export * from './http.ts';

@@ -17,21 +17,23 @@ import { MemorySessionStore, RedisSessionStore, type SessionStore } from './sess
 
 /** The infrastructure a process runs on. This is the one place that picks implementations from config. */
 export interface Infrastructure {
-  database: Database;
+  /** Absent in processes that run no service (a gateway-only process). */
+  database: Database | null;
   cache: Cache;
   pubsub: PubSub;
   limits: RateLimiterFactory;
   sessionStore: SessionStore;
   sessions: SessionManager;
   eventLog: EventLog;
-  mailer: Mailer;
+  mailer: Mailer | null;
   gatewaySecret: string;
   close(): Promise<void>;
 }
 
-export async function createInfrastructure(config: Config, log: Logger): Promise<Infrastructure> {
+export async function createInfrastructure(config: Config, log: Logger, opts: { database: boolean } = { database: true }): Promise<Infrastructure> {
   const gatewaySecret = resolveGatewaySecret(config);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
+  if (!opts.database && !config.redisUrl) throw new ConfigError('Invalid configuration:\n  REDIS_URL: required for a process without a database');
+  const database = opts.database ? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log }) : null;
   const redisConns: Redis[] = [];
   const redis = (name: string) => {
     const c = connectRedis(config.redisUrl!, name);
@@ -53,9 +55,10 @@ export async function createInfrastructure(config: Config, log: Logger): Promise
     pubsub = new MemoryPubSub();
     limits = new MemoryRateLimiterFactory();
     sessionStore = new MemorySessionStore(path.join(config.dataDir, 'sessions.json'));
-    eventLog = await SqlEventLog.open(database.db, log);
+    eventLog = await SqlEventLog.open(database!.db, log);
   }
-  const mailer: Mailer = config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.mailFrom) : await OutboxMailer.open(database.db);
+  // A process without a database runs no service, and only services send mail.
+  const mailer: Mailer | null = config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.mailFrom) : database ? await OutboxMailer.open(database.db) : null;
   const sessions = new SessionManager(sessionStore, { idleTimeoutMs: config.sessionIdleTimeout, absoluteTimeoutMs: config.sessionAbsoluteTimeout });
 
   return {
@@ -72,7 +75,7 @@ export async function createInfrastructure(config: Config, log: Logger): Promise
       await eventLog.close();
       await pubsub.close();
       await sessionStore.close();
-      await database.close();
+      await database?.close();
       for (const c of redisConns) c.disconnect();
     },
   };

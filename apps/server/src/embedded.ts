@@ -1,0 +1,49 @@
+import { type ConfigInput, createLogger, loadConfig, type LogLevel } from '@circles/platform';
+import { createServer } from 'node:net';
+import { type Host, startHost } from './host.ts';
+
+export interface StartOptions {
+  dataDir: string;
+  gatewayPort?: number;
+  webPort?: number;
+  /** Extra configuration as environment variables (e.g. { TRUST_PROXY: 'true' }). */
+  env?: Record<string, string>;
+  overrides?: Partial<ConfigInput>;
+  web?: boolean;
+}
+
+/** Starts the whole embedded platform in this process (tests and benchmarks). Port 0 picks a free port. */
+export async function startCircles(opts: StartOptions): Promise<{ webUrl: string; gatewayUrl: string; host: Host; stop(): Promise<void> }> {
+  const webPort = opts.webPort || (await freePort());
+  const config = loadConfig(
+    { CIRCLES_ENV: 'test', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...opts.env },
+    {
+      dataDir: opts.dataDir,
+      gatewayPort: opts.gatewayPort ?? 0,
+      webPort,
+      publicUrl: `http://localhost:${webPort}`,
+      host: '127.0.0.1',
+      roles: opts.web === false ? ['gateway', 'auth'] : undefined,
+      ...opts.overrides,
+    },
+  );
+  const host = await startHost(config, createLogger(config.logLevel as LogLevel, { app: 'circles-test' }));
+  const gatewayUrl = `http://127.0.0.1:${host.servers.gateway!.port}`;
+  return {
+    gatewayUrl,
+    webUrl: host.servers.web ? `http://localhost:${host.servers.web.port}` : '',
+    host,
+    stop: () => host.stop(),
+  };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,219 @@
+import { readFileSync } from 'node:fs';
+import type http from 'node:http';
+import { createRequire } from 'node:module';
+import {
+  applyOnce,
+  buildServiceSchema,
+  type Config,
+  createInfrastructure,
+  createInProcessExecutor,
+  createSubgraphHttpHandler,
+  type Infrastructure,
+  listen,
+  type Logger,
+  migrateSchema,
+  Outbox,
+  type RunningServer,
+  type ServiceInstance,
+  type ServiceName,
+  serviceNames,
+  type Subscription,
+} from '@circles/platform';
+import { createGateway, type Gateway, type InProcessExecutor } from '@circles/gateway';
+import { loadServices } from './registry.ts';
+import { supergraphPath } from './compose.ts';
+
+export interface Host {
+  readonly gateway: Gateway | null;
+  readonly infra: Infrastructure;
+  readonly servers: Partial<Record<'gateway' | 'web' | 'service', RunningServer>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs any subset of Circles in this process, as config.roles says: every service plus gateway and web (the
+ * embedded default), or a single service as its own subgraph process, or only the gateway, or only the web app.
+ */
+export async function startHost(config: Config, log: Logger): Promise<Host> {
+  const started = Date.now();
+  const serviceRoles = config.roles.filter((r): r is ServiceName => (serviceNames as readonly string[]).includes(r));
+  const infra = await createInfrastructure(config, log, { database: serviceRoles.length > 0 });
+  const stoppers: (() => Promise<void>)[] = [];
+  const servers: Host['servers'] = {};
+  let gateway: Gateway | null = null;
+
+  try {
+    // Services: migrations, instances, outbox relays, event consumers.
+    const definitions = await loadServices(serviceRoles);
+    const executors: Record<string, InProcessExecutor> = {};
+    const subgraphSchemas: { name: string; schema: ReturnType<typeof buildServiceSchema> }[] = [];
+    for (const def of definitions) {
+      const db = infra.database!.db;
+      const applied = await migrateSchema(db, def.name, def.migrations);
+      if (applied.length) log.info('migrations applied', { service: def.name, migrations: applied });
+      const outbox = new Outbox(def.name);
+      const instance: ServiceInstance = await def.create({
+        config,
+        log: log.child({ service: def.name }),
+        db,
+        cache: infra.cache,
+        pubsub: infra.pubsub,
+        limits: infra.limits,
+        sessions: infra.sessions,
+        outbox,
+        mailer: infra.mailer!,
+      });
+      const relay = outbox.startRelay(db, infra.eventLog, log);
+      stoppers.push(() => relay.stop());
+      if (instance.stop) stoppers.push(() => instance.stop!());
+      const handlers = instance.eventHandlers ?? {};
+      if (Object.keys(handlers).length) {
+        const sub: Subscription = await infra.eventLog.consume({
+          consumer: def.name,
+          topics: Object.keys(handlers),
+          handler: applyOnce(db, def.name, def.name, (event, trx) => handlers[event.topic]!(event, trx)),
+        });
+        stoppers.push(() => sub.stop());
+      }
+      const schema = buildServiceSchema(def.typeDefs, instance.resolvers);
+      subgraphSchemas.push({ name: def.name, schema });
+      executors[def.name] = createInProcessExecutor(schema, infra.gatewaySecret, log.child({ service: def.name }));
+    }
+
+    if (config.roles.includes('gateway')) {
+      const supergraphSdl = readFileSync(supergraphPath, 'utf8');
+      const embedded = serviceNames.every((s) => executors[s]);
+      gateway = createGateway({ supergraphSdl, config, sessions: infra.sessions, secret: infra.gatewaySecret, log, inProcess: embedded ? executors : undefined });
+      servers.gateway = await listen(gateway.runtime as unknown as http.RequestListener, config.gatewayPort, config.host);
+      stoppers.push(async () => {
+        await servers.gateway!.close(config.shutdownGraceMs);
+        await gateway!.runtime[Symbol.asyncDispose]();
+      });
+    } else if (subgraphSchemas.length === 1) {
+      // A service in its own process: its subgraph over HTTP, callable only by the gateway.
+      const { name, schema } = subgraphSchemas[0]!;
+      const yoga = createSubgraphHttpHandler(schema, infra.gatewaySecret, log.child({ service: name }), { production: config.env === 'production' });
+      servers.service = await listen(withHealth(yoga as unknown as http.RequestListener), config.servicePort, config.host);
+      stoppers.push(() => servers.service!.close(config.shutdownGraceMs));
+    } else if (subgraphSchemas.length > 1) {
+      throw new Error('Run several services in one process together with the gateway (CIRCLES_ROLES must include "gateway").');
+    }
+
+    if (config.roles.includes('web')) {
+      servers.web = await startWeb(config, gateway, log, servers.gateway?.port);
+      stoppers.push(() => servers.web!.close(config.shutdownGraceMs));
+    }
+
+    log.info('circles started', {
+      roles: config.roles,
+      database: infra.database?.kind ?? 'none',
+      infrastructure: config.redisUrl ? 'redis' : 'in-process',
+      gateway: servers.gateway ? `http://localhost:${servers.gateway.port}/graphql` : undefined,
+      web: servers.web ? `http://localhost:${servers.web.port}` : undefined,
+      subgraph: servers.service ? `http://localhost:${servers.service.port}/graphql` : undefined,
+      startupMs: Date.now() - started,
+    });
+  } catch (err) {
+    await shutdown(stoppers, infra, log);
+    throw err;
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    gateway,
+    infra,
+    servers,
+    stop: () => (stopping ??= shutdown(stoppers, infra, log)),
+  };
+}
+
+/** Order matters: HTTP first (in-flight requests finish), then consumers and relays, then stores. */
+async function shutdown(stoppers: (() => Promise<void>)[], infra: Infrastructure, log: Logger) {
+  const servers = stoppers.splice(0);
+  // Servers were pushed after relays/consumers; stop in reverse order of start.
+  for (const stop of servers.reverse()) {
+    try {
+      await stop();
+    } catch (err) {
+      log.error('error while stopping', { err });
+    }
+  }
+  await infra.close();
+  log.info('circles stopped');
+}
+
+function withHealth(handler: http.RequestListener): http.RequestListener {
+  return (req, res) => {
+    if (req.url === '/healthz' || req.url === '/readyz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    handler(req, res);
+  };
+}
+
+/**
+ * The Next.js web app, served from its production build. `/graphql` on the web origin goes to the gateway, so
+ * the browser talks to one origin and the session cookie stays first-party.
+ */
+async function startWeb(config: Config, gateway: Gateway | null, log: Logger, localGatewayPort?: number): Promise<RunningServer> {
+  const webDir = new URL('../../web/', import.meta.url).pathname;
+  const gatewayUrl = config.gatewayUrl ?? `http://127.0.0.1:${localGatewayPort ?? config.gatewayPort}`;
+  process.env.GATEWAY_URL = gatewayUrl;
+  const requireFromWeb = createRequire(webDir + 'package.json');
+  const nextModule = requireFromWeb('next') as { default?: unknown } | ((o: unknown) => unknown);
+  const createNext = (typeof nextModule === 'function' ? nextModule : (nextModule as { default: unknown }).default) as (o: object) => {
+    prepare(): Promise<void>;
+    getRequestHandler(): http.RequestListener;
+    close?(): Promise<void>;
+  };
+  const app = createNext({ dev: false, dir: webDir, hostname: 'localhost', port: config.webPort, quiet: true });
+  try {
+    await app.prepare();
+  } catch (err) {
+    throw new Error(`The web app has no production build (run "npm start", which builds it, or "npm run build -w @circles/web"): ${(err as Error).message}`);
+  }
+  const handle = app.getRequestHandler();
+  const forward = gateway ? (gateway.runtime as unknown as http.RequestListener) : proxyTo(gatewayUrl, log);
+  return listen(
+    (req, res) => {
+      if (req.url === '/graphql' || req.url?.startsWith('/graphql?')) return forward(req, res);
+      if (req.url === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return handle(req, res);
+    },
+    config.webPort,
+    config.host,
+  );
+}
+
+/** Forwards /graphql to a gateway in another process (distributed web tier). */
+function proxyTo(gatewayUrl: string, log: Logger): http.RequestListener {
+  return async (req, res) => {
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(req.headers)) {
+        if (v === undefined || k === 'host' || k === 'connection' || k === 'content-length') continue;
+        headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+      }
+      const prior = req.headers['x-forwarded-for'];
+      headers.set('x-forwarded-for', [prior, req.socket.remoteAddress?.replace(/^::ffff:/, '')].filter(Boolean).join(', '));
+      const upstream = await fetch(new URL(req.url!, gatewayUrl), {
+        method: req.method,
+        headers,
+        body: req.method === 'GET' || req.method === 'HEAD' ? undefined : Buffer.concat(chunks),
+      });
+      const out: Record<string, string | string[]> = {};
+      upstream.headers.forEach((v, k) => {
+        if (k !== 'set-cookie' && k !== 'content-encoding' && k !== 'content-length' && k !== 'transfer-encoding') out[k] = v;
+      });
+      const cookies = upstream.headers.getSetCookie();
+      if (cookies.length) out['set-cookie'] = cookies;
+      res.writeHead(upstream.status, out).end(Buffer.from(await upstream.arrayBuffer()));
+    } catch (err) {
+      log.error('gateway proxy failed', { err });
+      res.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: 'The API is unavailable. Try again shortly.', extensions: { code: 'BAD_GATEWAY' } }] }));
+    }
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * Process entry point. With no configuration this is the embedded default: every service, the gateway
+ * (http://localhost:4000/graphql) and the web app (http://localhost:3000) in one process on PGlite.
+ */
+import { ConfigError, createLogger, loadConfig } from '@circles/platform';
+import { startHost } from './host.ts';
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  throw err;
+}
+
+const log = createLogger(config.logLevel, { app: 'circles', pid: process.pid });
+let host;
+try {
+  host = await startHost(config, log);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(78);
+  }
+  log.error('start-up failed', { err });
+  process.exit(1);
+}
+
+let signals = 0;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (++signals > 1) process.exit(130); // a second Ctrl-C forces it
+    log.info('shutting down', { signal });
+    host.stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error('shutdown failed', { err });
+        process.exit(1);
+      },
+    );
+  });
+}

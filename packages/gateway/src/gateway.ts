@@ -1,0 +1,174 @@
+import { createGatewayRuntime, type GatewayPlugin } from '@graphql-hive/gateway-runtime';
+import httpTransport from '@graphql-mesh/transport-http';
+import type { Transport } from '@graphql-mesh/transport-common';
+import {
+  type Config,
+  IDENTITY_CONTEXT_KEY,
+  IDENTITY_HEADER,
+  type Identity,
+  type Logger,
+  SESSION_EXTENSION,
+  type SessionCookieAction,
+  type SessionManager,
+  type SubgraphRequest,
+  signIdentity,
+} from '@circles/platform';
+import { type ExecutionResult, GraphQLError, parse as parseGraphQL } from 'graphql';
+import { maskError } from 'graphql-yoga';
+import { clearSessionCookie, readCookie, SESSION_COOKIE, sessionCookie } from './cookies.ts';
+import { queryLimitsRule } from './limits.ts';
+
+export type InProcessExecutor = (req: SubgraphRequest) => Promise<ExecutionResult | AsyncIterable<ExecutionResult>>;
+
+export interface GatewayOptions {
+  supergraphSdl: string;
+  config: Config;
+  sessions: SessionManager;
+  secret: string;
+  log: Logger;
+  /** Embedded mode: subgraphs executed in this process. Otherwise they are called over HTTP at config.subgraphUrls. */
+  inProcess?: Record<string, InProcessExecutor>;
+}
+
+export interface GatewayStats {
+  /** Operations the gateway sent to subgraphs: lets tests prove a rejected query never reached one. */
+  subgraphCalls: number;
+}
+
+const CSRF_HEADER = 'x-circles-csrf';
+
+/**
+ * The federation gateway: composes the subgraphs, resolves the caller's session once per request and hands
+ * subgraphs a signed identity, and enforces the edge rules (CSRF, query limits, masked errors, no
+ * introspection in production).
+ */
+export function createGateway(opts: GatewayOptions) {
+  const { config, sessions, secret, log } = opts;
+  const production = config.env === 'production';
+  const secureCookie = new URL(config.publicUrl).protocol === 'https:';
+  const allowedOrigins = new Set([new URL(config.publicUrl).origin, ...(config.gatewayUrl ? [new URL(config.gatewayUrl).origin] : [])]);
+  const stats: GatewayStats = { subgraphCalls: 0 };
+  const cookiesFor = new WeakMap<Request, string[]>();
+  const addCookie = (req: Request, value: string) => cookiesFor.set(req, [...(cookiesFor.get(req) ?? []), value]);
+
+  const gatewayError = (status: number, code: string, message: string) =>
+    new Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), { status, headers: { 'content-type': 'application/json' } });
+
+  // Cookie-authenticated requests must prove they come from our own pages: a custom header cannot be sent
+  // cross-site without a CORS preflight we refuse, and a foreign Origin is rejected outright.
+  const csrf: GatewayPlugin = {
+    onRequest({ request, url, endResponse }) {
+      if (url.pathname !== '/graphql' || request.method === 'OPTIONS') return;
+      if (!readCookie(request.headers.get('cookie'), SESSION_COOKIE)) return;
+      const origin = request.headers.get('origin');
+      if (origin && !allowedOrigins.has(origin)) return endResponse(gatewayError(403, 'CSRF_REJECTED', `Requests from ${origin} are not allowed.`));
+      if (!request.headers.get(CSRF_HEADER)) return endResponse(gatewayError(403, 'CSRF_REJECTED', `Cookie-authenticated requests must send the ${CSRF_HEADER} header.`));
+    },
+  };
+
+  const identityPlugin: GatewayPlugin = {
+    async onContextBuilding({ context, extendContext }) {
+      const request = context.request;
+      const ip = clientIp(request, (context as { req?: { socket?: { remoteAddress?: string } } }).req?.socket?.remoteAddress, config.trustProxy);
+      const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1] ?? null;
+      const cookieToken = readCookie(request.headers.get('cookie'), SESSION_COOKIE);
+      const token = bearer ?? cookieToken;
+      const session = token ? await sessions.resolve(token, { ip }) : null;
+      // A stale cookie is cleared so the browser stops sending it.
+      if (!bearer && cookieToken && !session) addCookie(request, clearSessionCookie(secureCookie));
+      const identity: Identity = {
+        userId: session?.userId ?? null,
+        sessionId: session?.id ?? null,
+        ip,
+        userAgent: request.headers.get('user-agent'),
+        requestId: request.headers.get('x-request-id') ?? crypto.randomUUID(),
+        credential: session ? (bearer ? 'bearer' : 'cookie') : null,
+      };
+      extendContext({ [IDENTITY_CONTEXT_KEY]: signIdentity(secret, identity) } as never);
+    },
+  };
+
+  // Subgraphs ask for cookie changes through a result extension; the gateway applies and strips it.
+  const sessionCookies: GatewayPlugin = {
+    onSubgraphExecute({ executionRequest }) {
+      stats.subgraphCalls++;
+      const request = (executionRequest.context as { request?: Request } | undefined)?.request;
+      return ({ result, setResult }) => {
+        if (Symbol.asyncIterator in result) return;
+        const action = result.extensions?.[SESSION_EXTENSION] as SessionCookieAction | undefined;
+        if (!action) return;
+        const { [SESSION_EXTENSION]: _, ...rest } = result.extensions ?? {};
+        setResult({ ...result, extensions: rest });
+        if (!request) return;
+        addCookie(request, 'set' in action ? sessionCookie(action.set.token, action.set.expiresAt, secureCookie) : clearSessionCookie(secureCookie));
+      };
+    },
+    onResponse({ request, response }) {
+      for (const c of cookiesFor.get(request) ?? []) response.headers.append('set-cookie', c);
+    },
+  };
+
+  const limits: GatewayPlugin = {
+    onParse({ setParseFn }) {
+      setParseFn((source, options) => {
+        try {
+          return parseGraphQL(source, { ...options, maxTokens: config.graphqlMaxTokens });
+        } catch (err) {
+          if (err instanceof GraphQLError && /more than \d+ tokens|more that \d+ tokens/i.test(err.message)) {
+            throw new GraphQLError(`Query has more than ${config.graphqlMaxTokens} tokens.`, { extensions: { code: 'TOO_MANY_TOKENS', http: { status: 400 } } });
+          }
+          throw err;
+        }
+      });
+    },
+    onValidate({ addValidationRule }) {
+      addValidationRule(queryLimitsRule({ maxDepth: config.graphqlMaxDepth, maxAliases: config.graphqlMaxAliases, maxCost: config.graphqlMaxCost }));
+    },
+  };
+
+  const inProcessTransport: Transport = {
+    getSubgraphExecutor({ subgraphName }) {
+      const exec = opts.inProcess?.[subgraphName];
+      if (!exec) throw new Error(`subgraph ${subgraphName} is not running in this process`);
+      return exec as never;
+    },
+  };
+
+  const runtime = createGatewayRuntime({
+    supergraph: opts.supergraphSdl,
+    transports: opts.inProcess ? { http: inProcessTransport } : { http: httpTransport },
+    transportEntries: opts.inProcess
+      ? undefined
+      : Object.fromEntries(Object.entries(config.subgraphUrls).map(([name, location]) => [name, { location }])),
+    propagateHeaders: {
+      fromClientToSubgraphs: ({ context }) => ({ [IDENTITY_HEADER]: (context as Record<string, string>)[IDENTITY_CONTEXT_KEY] }),
+    },
+    graphqlEndpoint: '/graphql',
+    healthCheckEndpoint: '/healthz',
+    readinessCheckEndpoint: '/readyz',
+    landingPage: false,
+    graphiql: production ? false : { title: 'Circles GraphQL' },
+    disableIntrospection: production ? { disableIf: () => true } : undefined,
+    batching: false,
+    logging: false,
+    maskedErrors: {
+      maskError(error, message, isDev) {
+        log.error('gateway error', { err: error instanceof Error ? error : new Error(String(error)) });
+        return maskError(error, message, isDev);
+      },
+    },
+    plugins: () => [csrf, identityPlugin, sessionCookies, limits],
+  });
+
+  return { runtime, stats };
+}
+
+export type Gateway = ReturnType<typeof createGateway>;
+
+function clientIp(request: Request, remote: string | undefined, trustProxy: boolean): string | null {
+  if (trustProxy) {
+    const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  return remote ? remote.replace(/^::ffff:/, '') : null;
+}

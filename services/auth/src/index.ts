@@ -1,0 +1,21 @@
+import { readFileSync } from 'node:fs';
+import { defineService } from '@circles/platform';
+import { parse } from 'graphql';
+import { migrations } from '../migrations/index.ts';
+import { createAuthResolvers } from './resolvers.ts';
+import { AuthService } from './service.ts';
+
+export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+
+export const authService = defineService({
+  name: 'auth',
+  typeDefs,
+  migrations,
+  create(deps) {
+    const service = new AuthService(deps);
+    return { resolvers: createAuthResolvers(service) };
+  },
+});
+
+export { AuthService } from './service.ts';
+export default authService;
