@@ -1,0 +1,14 @@
+'use client';
+import { t } from '@/i18n';
+import { Alert, Button } from '@/ui';
+
+/** Shown when a page fails to render (for example, the API is unreachable). */
+export default function ErrorPage({ reset }: { error: Error & { digest?: string }; reset: () => void }) {
+  return (
+    <div className="c-narrow c-stack">
+      <h1>{t('error.title')}</h1>
+      <Alert tone="error">{t('error.body')}</Alert>
+      <Button onClick={reset}>{t('common.tryAgain')}</Button>
+    </div>
+  );
+}

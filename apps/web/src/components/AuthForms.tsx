@@ -1,0 +1,146 @@
+'use client';
+/** The signed-out forms: sign up, log in, forgot and reset password. Each talks to /graphql from the browser. */
+import Link from 'next/link';
+import { useCallback, useState } from 'react';
+import { LogInDocument, RequestPasswordResetDocument, ResetPasswordDocument, SignUpDocument } from '@circles/client';
+import { t } from '@/i18n';
+import { browserClient } from '@/lib/browser-api';
+import { Alert, Button, Form, TextField, useForm, type FormValues } from '@/ui';
+
+/** A full page load after signing in or out, so every server-rendered part sees the new session. */
+function go(path: string): 'navigating' {
+  window.location.assign(path);
+  return 'navigating';
+}
+
+export function SignUpForm() {
+  const action = useCallback(async (v: FormValues) => {
+    await browserClient.request(SignUpDocument, {
+      input: { email: v.email ?? '', password: v.password ?? '', handle: v.handle ?? '', displayName: v.displayName ?? '' },
+    });
+    return go('/account');
+  }, []);
+  const form = useForm(action);
+  return (
+    <Form controller={form}>
+      <TextField name="email" label={t('field.email')} type="email" autoComplete="email" inputMode="email" required error={form.fieldErrors.email} />
+      <TextField
+        name="handle"
+        label={t('field.handle')}
+        autoComplete="username"
+        autoCapitalize="none"
+        spellCheck={false}
+        required
+        description={t('signup.handleHint')}
+        error={form.fieldErrors.handle}
+      />
+      <TextField name="displayName" label={t('field.displayName')} autoComplete="name" required error={form.fieldErrors.displayName} />
+      <TextField
+        name="password"
+        label={t('field.password')}
+        type="password"
+        autoComplete="new-password"
+        required
+        description={t('signup.passwordHint')}
+        error={form.fieldErrors.password}
+      />
+      <Button type="submit" pending={form.pending} className="c-button--block">
+        {t('signup.submit')}
+      </Button>
+    </Form>
+  );
+}
+
+export function LogInForm({ next }: { next: string | null }) {
+  const action = useCallback(
+    async (v: FormValues) => {
+      await browserClient.request(LogInDocument, { input: { email: v.email ?? '', password: v.password ?? '' } });
+      return go(next ?? '/account');
+    },
+    [next],
+  );
+  const form = useForm(action);
+  return (
+    <Form controller={form}>
+      <TextField name="email" label={t('field.email')} type="email" autoComplete="email" inputMode="email" required error={form.fieldErrors.email} />
+      <TextField name="password" label={t('field.password')} type="password" autoComplete="current-password" required error={form.fieldErrors.password} />
+      <Button type="submit" pending={form.pending} className="c-button--block">
+        {t('login.submit')}
+      </Button>
+    </Form>
+  );
+}
+
+export function ForgotPasswordForm() {
+  const [sentTo, setSentTo] = useState<string | null>(null);
+  const action = useCallback(async (v: FormValues) => {
+    const email = (v.email ?? '').trim();
+    await browserClient.request(RequestPasswordResetDocument, { email });
+    setSentTo(email);
+  }, []);
+  const form = useForm(action, { email: 'email' });
+  if (sentTo !== null) {
+    return (
+      <div className="c-stack">
+        <Alert tone="success">{t('forgot.sent', { email: sentTo })}</Alert>
+        <p>
+          <Link href="/login">{t('forgot.backToLogIn')}</Link>
+        </p>
+      </div>
+    );
+  }
+  return (
+    <Form controller={form}>
+      <TextField name="email" label={t('field.email')} type="email" autoComplete="email" inputMode="email" required error={form.fieldErrors.email} />
+      <Button type="submit" pending={form.pending} className="c-button--block">
+        {t('forgot.submit')}
+      </Button>
+    </Form>
+  );
+}
+
+export function ResetPasswordForm({ token }: { token: string }) {
+  const [done, setDone] = useState(false);
+  const action = useCallback(
+    async (v: FormValues) => {
+      await browserClient.request(ResetPasswordDocument, { input: { token, newPassword: v.newPassword ?? '' } });
+      setDone(true);
+    },
+    [token],
+  );
+  // The server names the password `password` (policy) or `newPassword` (input); both are this form's field.
+  const form = useForm(action, { password: 'newPassword' });
+  if (done) {
+    return (
+      <div className="c-stack">
+        <Alert tone="success">{t('reset.success')}</Alert>
+        <p>
+          <Link href="/login" className="c-button c-button--primary">
+            {t('reset.logIn')}
+          </Link>
+        </p>
+      </div>
+    );
+  }
+  return (
+    <Form controller={form}>
+      <TextField
+        name="newPassword"
+        label={t('field.newPassword')}
+        type="password"
+        autoComplete="new-password"
+        required
+        description={t('signup.passwordHint')}
+        error={form.fieldErrors.newPassword}
+      />
+      <Button type="submit" pending={form.pending} className="c-button--block">
+        {t('reset.submit')}
+      </Button>
+      {form.formError ? (
+        <p>
+          <Link href="/forgot-password">{t('reset.requestNew')}</Link>
+        </p>
+      ) : null}
+    </Form>
+  );
+}

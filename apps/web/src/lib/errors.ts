@@ -1,0 +1,45 @@
+/**
+ * Turns API failures into messages people can act on. One place maps every error code the web app expects;
+ * validation messages the server marks as user-facing (BAD_USER_INPUT, WEAK_PASSWORD) are shown as sent.
+ */
+import { ClientError } from '@circles/client';
+import { hasMessage, t } from '@/i18n';
+import { formatDuration } from '@/lib/format';
+
+export interface DescribedError {
+  message: string;
+  /** The form field the error belongs to, in the form's own naming. */
+  field?: string | undefined;
+}
+
+/**
+ * @param fieldMap maps the server's field names to this form's inputs (e.g. `{ password: 'newPassword' }`);
+ *   a field the form does not have becomes a form-level message.
+ */
+export function describeError(err: unknown, fieldMap: Record<string, string> = {}): DescribedError {
+  if (!(err instanceof ClientError)) return { message: t('errors.unknown') };
+  const field = err.field ? (fieldMap[err.field] ?? err.field) : undefined;
+  switch (err.code) {
+    case 'RATE_LIMITED':
+      return {
+        message: err.retryAfterSeconds ? t('errors.RATE_LIMITED', { duration: formatDuration(err.retryAfterSeconds) }) : t('errors.RATE_LIMITED_unknown'),
+      };
+    case 'CONFLICT': {
+      const key = `errors.CONFLICT.${err.field ?? ''}`;
+      return { message: hasMessage(key) ? t(key as 'errors.CONFLICT.email') : t('errors.CONFLICT'), field };
+    }
+    case 'WEAK_PASSWORD':
+      return { message: err.message || t('errors.WEAK_PASSWORD'), field: field ?? fieldMap.password ?? 'password' };
+    case 'BAD_USER_INPUT':
+      return { message: err.message || t('errors.BAD_USER_INPUT'), field };
+    case 'INVALID_CREDENTIALS':
+    case 'INVALID_TOKEN':
+    case 'UNAUTHENTICATED':
+    case 'FORBIDDEN':
+    case 'CSRF_REJECTED':
+    case 'NETWORK_ERROR':
+      return { message: t(`errors.${err.code}`) };
+    default:
+      return { message: t('errors.unknown') };
+  }
+}

@@ -1,0 +1,114 @@
+'use client';
+import { useCallback, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { t } from '@/i18n';
+import { describeError } from '@/lib/errors';
+import { Alert } from './Alert';
+
+export type FormValues = Record<string, string>;
+/** Return 'navigating' when the action has started a page load, so the form stays busy until it happens. */
+export type FormAction = (values: FormValues) => Promise<void | 'navigating'>;
+
+export interface FormController {
+  pending: boolean;
+  formError: string | undefined;
+  fieldErrors: Record<string, string>;
+  onSubmit(event: FormEvent<HTMLFormElement>): void;
+  onInput(event: FormEvent<HTMLFormElement>): void;
+  formRef: React.RefObject<HTMLFormElement | null>;
+}
+
+/**
+ * Submission state for a form: required-field checks, one request at a time, and API errors placed on the field
+ * they concern (which then gets focus) or shown above the form.
+ *
+ * @param fieldMap the server's field names mapped to this form's input names, where they differ.
+ */
+export function useForm(action: FormAction, fieldMap: Record<string, string> = {}): FormController {
+  const [pending, setPending] = useState(false);
+  const [formError, setFormError] = useState<string>();
+  const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
+  const [focusField, setFocusField] = useState<{ name: string } | null>(null);
+  const formRef = useRef<HTMLFormElement>(null);
+  const busy = useRef(false);
+
+  useEffect(() => {
+    if (!focusField) return;
+    const el = formRef.current?.elements.namedItem(focusField.name);
+    if (el instanceof HTMLElement) el.focus();
+  }, [focusField]);
+
+  const onSubmit = useCallback(
+    (event: FormEvent<HTMLFormElement>) => {
+      event.preventDefault();
+      if (busy.current) return;
+      const form = event.currentTarget;
+      const values: FormValues = {};
+      const missing: Record<string, string> = {};
+      for (const el of Array.from(form.elements)) {
+        if (!(el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement) || !el.name) continue;
+        values[el.name] = el.value;
+        if (el.required && el.value.trim() === '') missing[el.name] = t('errors.required');
+      }
+      const firstMissing = Object.keys(missing)[0];
+      if (firstMissing) {
+        setFieldErrors(missing);
+        setFormError(undefined);
+        setFocusField({ name: firstMissing });
+        return;
+      }
+      busy.current = true;
+      setPending(true);
+      setFormError(undefined);
+      setFieldErrors({});
+      action(values).then(
+        (outcome) => {
+          if (outcome === 'navigating') return;
+          busy.current = false;
+          setPending(false);
+        },
+        (err: unknown) => {
+          busy.current = false;
+          setPending(false);
+          const { message, field } = describeError(err, fieldMap);
+          if (field && form.elements.namedItem(field)) {
+            setFieldErrors({ [field]: message });
+            setFocusField({ name: field });
+          } else {
+            setFormError(message);
+          }
+        },
+      );
+    },
+    [action, fieldMap],
+  );
+
+  const onInput = useCallback((event: FormEvent<HTMLFormElement>) => {
+    const name = (event.target as HTMLInputElement).name;
+    if (!name) return;
+    setFieldErrors((prev) => {
+      if (!(name in prev)) return prev;
+      const { [name]: _, ...rest } = prev;
+      return rest;
+    });
+  }, []);
+
+  return { pending, formError, fieldErrors, onSubmit, onInput, formRef };
+}
+
+/** A form wired to `useForm`: busy while submitting, with its error summary on top. */
+export function Form({ controller, children, className, 'aria-label': ariaLabel }: { controller: FormController; children: ReactNode; className?: string; 'aria-label'?: string }) {
+  return (
+    <form
+      ref={controller.formRef}
+      noValidate
+      onSubmit={controller.onSubmit}
+      onInput={controller.onInput}
+      aria-busy={controller.pending}
+      aria-label={ariaLabel}
+      className={['c-form', className].filter(Boolean).join(' ')}
+    >
+      {controller.formError ? <Alert tone="error">{controller.formError}</Alert> : null}
+      {children}
+    </form>
+  );
+}

@@ -1,0 +1,47 @@
+'use client';
+import { useId, type InputHTMLAttributes, type ReactNode } from 'react';
+import { t } from '@/i18n';
+
+export interface TextFieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 'children'> {
+  name: string;
+  label: string;
+  /** Help shown under the label, linked with aria-describedby. */
+  description?: ReactNode;
+  /** Shown under the field, linked with aria-describedby, and marks the field aria-invalid. */
+  error?: string | undefined;
+}
+
+export function TextField({ label, description, error, required, type = 'text', className, ...input }: TextFieldProps) {
+  const id = useId();
+  const descriptionId = description ? `${id}-description` : undefined;
+  const errorId = error ? `${id}-error` : undefined;
+  const describedBy = [descriptionId, errorId].filter(Boolean).join(' ') || undefined;
+  return (
+    <div className={['c-field', error ? 'c-field--invalid' : '', className].filter(Boolean).join(' ')}>
+      <label htmlFor={id} className="c-field__label">
+        {label}
+        {required ? null : <span className="c-field__optional"> ({t('common.optional')})</span>}
+      </label>
+      {description ? (
+        <p id={descriptionId} className="c-field__description">
+          {description}
+        </p>
+      ) : null}
+      <input
+        {...input}
+        id={id}
+        type={type}
+        required={required}
+        aria-required={required || undefined}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={describedBy}
+        className="c-field__input"
+      />
+      {error ? (
+        <p id={errorId} className="c-field__error">
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}

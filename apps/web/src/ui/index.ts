@@ -1,0 +1,7 @@
+/** The web app's UI primitives: every page builds from these. */
+export { Alert, type AlertTone } from './Alert';
+export { Button, type ButtonProps, type ButtonVariant } from './Button';
+export { Badge, Card, EmptyState } from './Card';
+export { Form, useForm, type FormAction, type FormController, type FormValues } from './Form';
+export { LoadingState, Spinner } from './Spinner';
+export { TextField, type TextFieldProps } from './TextField';
