@@ -1,4 +1,4 @@
-import { type ConfigInput, createLogger, loadConfig, type LogLevel } from '@circles/platform';
+import { type ConfigInput, createLogger, type Database, loadConfig, type LogLevel } from '@circles/platform';
 import { createServer } from 'node:net';
 import { type Host, startHost } from './host.ts';
 
@@ -10,6 +10,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   overrides?: Partial<ConfigInput>;
   web?: boolean;
+  /** An already-open database (tests pass a PGlite cloned from a template, or a PostgreSQL test database). */
+  database?: Database;
 }
 
 /** Starts the whole embedded platform in this process (tests and benchmarks). Port 0 picks a free port. */
@@ -27,7 +29,7 @@ export async function startCircles(opts: StartOptions): Promise<{ webUrl: string
       ...opts.overrides,
     },
   );
-  const host = await startHost(config, createLogger(config.logLevel as LogLevel, { app: 'circles-test' }));
+  const host = await startHost(config, createLogger(config.logLevel as LogLevel, { app: 'circles-test' }), { database: opts.database });
   const gatewayUrl = `http://127.0.0.1:${host.servers.gateway!.port}`;
   return {
     gatewayUrl,

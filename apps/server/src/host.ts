@@ -5,6 +5,7 @@ import {
   applyOnce,
   buildServiceSchema,
   type Config,
+  type Database,
   createInfrastructure,
   createInProcessExecutor,
   createSubgraphHttpHandler,
@@ -34,10 +35,10 @@ export interface Host {
  * Runs any subset of Circles in this process, as config.roles says: every service plus gateway and web (the
  * embedded default), or a single service as its own subgraph process, or only the gateway, or only the web app.
  */
-export async function startHost(config: Config, log: Logger): Promise<Host> {
+export async function startHost(config: Config, log: Logger, opts: { database?: Database } = {}): Promise<Host> {
   const started = Date.now();
   const serviceRoles = config.roles.filter((r): r is ServiceName => (serviceNames as readonly string[]).includes(r));
-  const infra = await createInfrastructure(config, log, { database: serviceRoles.length > 0 });
+  const infra = await createInfrastructure(config, log, { database: serviceRoles.length > 0 ? (opts.database ?? true) : false });
   const stoppers: (() => Promise<void>)[] = [];
   const servers: Host['servers'] = {};
   let gateway: Gateway | null = null;

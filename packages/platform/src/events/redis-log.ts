@@ -35,6 +35,8 @@ export class RedisEventLog implements EventLog {
     if (failed) throw failed[0];
   }
 
+  private readonly subscriptions = new Set<Subscription>();
+
   async consume(opts: ConsumeOptions): Promise<Subscription> {
     const group = opts.consumer;
     const me = this.opts.instance ?? process.env.CIRCLES_INSTANCE_ID ?? hostname();
@@ -92,14 +94,20 @@ export class RedisEventLog implements EventLog {
       }
     })();
 
-    return {
+    const sub: Subscription = {
       stop: async () => {
         stopped = true;
-        await loop;
+        this.subscriptions.delete(sub);
+        // Unblocks a pending XREADGROUP BLOCK at once instead of waiting out the block time.
         conn.disconnect();
+        await loop;
       },
     };
+    this.subscriptions.add(sub);
+    return sub;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+  }
 }

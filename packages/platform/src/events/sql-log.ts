@@ -74,6 +74,8 @@ export class SqlEventLog implements EventLog {
     setImmediate(() => this.wake.emit('appended'));
   }
 
+  private readonly subscriptions = new Set<Subscription>();
+
   async consume(opts: ConsumeOptions): Promise<Subscription> {
     const batch = opts.batchSize ?? 100;
     const topics = opts.topics;
@@ -122,17 +124,21 @@ export class SqlEventLog implements EventLog {
       }
     })();
 
-    return {
+    const sub: Subscription = {
       stop: async () => {
         stopped = true;
         kick?.();
         this.wake.off('appended', onAppend);
+        this.subscriptions.delete(sub);
         await loop;
       },
     };
+    this.subscriptions.add(sub);
+    return sub;
   }
 
   async close(): Promise<void> {
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
     this.wake.removeAllListeners();
   }
 }

@@ -30,10 +30,17 @@ export interface Infrastructure {
   close(): Promise<void>;
 }
 
-export async function createInfrastructure(config: Config, log: Logger, opts: { database: boolean } = { database: true }): Promise<Infrastructure> {
+export interface InfrastructureOptions {
+  /** false: this process runs no service and needs no database. A Database: use it (tests inject one). */
+  database?: boolean | Database;
+}
+
+export async function createInfrastructure(config: Config, log: Logger, opts: InfrastructureOptions = {}): Promise<Infrastructure> {
   const gatewaySecret = resolveGatewaySecret(config);
-  if (!opts.database && !config.redisUrl) throw new ConfigError('Invalid configuration:\n  REDIS_URL: required for a process without a database');
-  const database = opts.database ? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log }) : null;
+  const wantDb = opts.database ?? true;
+  if (wantDb === false && !config.redisUrl) throw new ConfigError('Invalid configuration:\n  REDIS_URL: required for a process without a database');
+  const database =
+    typeof wantDb === 'object' ? wantDb : wantDb ? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log }) : null;
   const redisConns: Redis[] = [];
   const redis = (name: string) => {
     const c = connectRedis(config.redisUrl!, name);
@@ -45,11 +52,12 @@ export async function createInfrastructure(config: Config, log: Logger, opts: { 
   let cache: Cache, pubsub: PubSub, limits: RateLimiterFactory, sessionStore: SessionStore, eventLog: EventLog;
   if (config.redisUrl) {
     const main = redis('main');
-    cache = new RedisCache(main);
-    pubsub = new RedisPubSub(main, redis('subscriber'));
-    limits = new RedisRateLimiterFactory(main);
-    sessionStore = new RedisSessionStore(main);
-    eventLog = new RedisEventLog(main, log);
+    const p = config.redisPrefix;
+    cache = new RedisCache(main, `${p}cache:`);
+    pubsub = new RedisPubSub(main, redis('subscriber'), `${p}ps:`);
+    limits = new RedisRateLimiterFactory(main, `${p}rl:`);
+    sessionStore = new RedisSessionStore(main, `${p}sess:`);
+    eventLog = new RedisEventLog(main, log, { stream: `${p}events` });
   } else {
     cache = new MemoryCache();
     pubsub = new MemoryPubSub();

@@ -64,8 +64,8 @@ class FlexibleLimiter implements Limiter {
   }
 }
 
-const toOptions = (p: LimitPolicy) => ({
-  keyPrefix: `circles:rl:${p.name}`,
+const toOptions = (p: LimitPolicy, prefix = 'circles:rl:') => ({
+  keyPrefix: `${prefix}${p.name}`,
   points: p.points,
   duration: Math.max(1, Math.ceil(p.windowMs / 1000)),
   blockDuration: p.blockMs ? Math.ceil(p.blockMs / 1000) : 0,
@@ -78,8 +78,11 @@ export class MemoryRateLimiterFactory implements RateLimiterFactory {
 }
 
 export class RedisRateLimiterFactory implements RateLimiterFactory {
-  constructor(private readonly redis: Redis) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = 'circles:rl:',
+  ) {}
   limiter(policy: LimitPolicy): Limiter {
-    return new FlexibleLimiter(policy, new RateLimiterRedis({ ...toOptions(policy), storeClient: this.redis }));
+    return new FlexibleLimiter(policy, new RateLimiterRedis({ ...toOptions(policy, this.prefix), storeClient: this.redis }));
   }
 }

@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ConfigInput } from '@circles/platform';
+import { startCircles } from '@circles/server/embedded';
+import { type Gql, gqlClient } from './client.ts';
+import { freshPglite, freshPostgres } from './databases.ts';
+import { REDIS_URL } from './services.ts';
+
+export type Mode = 'embedded' | 'distributed';
+export const modes: Mode[] = ['embedded', 'distributed'];
+
+export interface TestPlatform {
+  mode: Mode;
+  url: string;
+  gql: Gql;
+  host: Awaited<ReturnType<typeof startCircles>>['host'];
+  /** Mail the instance sent (embedded outbox), newest first. */
+  mail(): Promise<{ to: string; subject: string; text: string }[]>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Circles for a test: 'embedded' on a fresh PGlite with in-process infrastructure, 'distributed' on a fresh
+ * database in the real PostgreSQL with Redis (keys under a unique prefix). Same services, same gateway.
+ */
+export async function startTestPlatform(mode: Mode, overrides: Partial<ConfigInput> = {}, env: Record<string, string> = {}): Promise<TestPlatform> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'circles-test-'));
+  const pgdb = mode === 'distributed' ? await freshPostgres() : null;
+  const database = pgdb ? await pgdb.open() : await freshPglite();
+  const prefix = `circles-test:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}:`;
+  const circles = await startCircles({
+    dataDir,
+    web: false,
+    database,
+    env: { TRUST_PROXY: 'true', ...(mode === 'distributed' ? { REDIS_URL, REDIS_PREFIX: prefix, DATABASE_URL: pgdb!.url } : {}), ...env },
+    overrides,
+  });
+  return {
+    mode,
+    url: circles.gatewayUrl,
+    gql: gqlClient(circles.gatewayUrl),
+    host: circles.host,
+    async mail() {
+      return (await circles.host.infra.mailer!.listOutbox({ limit: 100 })).map((m) => ({ to: m.to, subject: m.subject, text: m.text }));
+    },
+    async stop() {
+      await circles.stop();
+      await pgdb?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The token in the newest mailed link to `path` for `to`. */
+export async function tokenFromMail(p: TestPlatform, to: string, linkPath: '/verify-email' | '/reset-password'): Promise<string> {
+  const mail = (await p.mail()).find((m) => m.to === to && m.text.includes(linkPath));
+  if (!mail) throw new Error(`no mail to ${to} with a ${linkPath} link`);
+  const m = new RegExp(`${linkPath}\\?token=([\\w%-]+)`).exec(mail.text);
+  return decodeURIComponent(m![1]!);
+}

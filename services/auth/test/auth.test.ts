@@ -1,0 +1,163 @@
+import { codeOf, distributedServicesAvailable, modes, startTestPlatform, type TestPlatform, tokenFromMail } from '@circles/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const canRunDistributed = await distributedServicesAvailable();
+
+const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { token expiresAt account { id email emailVerified isInstanceAdmin currentSessionId user { id handle displayName } } } }`;
+const LOG_IN = `mutation($input: LogInInput!) { logIn(input: $input) { token account { id currentSessionId } } }`;
+const ME = `{ me { id handle } myAccount { emailVerified isInstanceAdmin currentSessionId } }`;
+const SESSIONS = `{ mySessions { id current ip userAgent } }`;
+
+const pw = 'violet-kettle-sunrise-42';
+
+// The same behaviour must hold on the embedded default and on PostgreSQL + Redis.
+describe.each(modes)('auth service (%s)', (mode) => {
+  let p: TestPlatform;
+  const run = mode === 'embedded' || canRunDistributed;
+  beforeAll(async () => {
+    if (run) p = await startTestPlatform(mode);
+  });
+  afterAll(async () => {
+    await p?.stop();
+  });
+
+  const signUp = (email: string, handle: string, extra: Record<string, unknown> = {}) =>
+    p.gql(SIGN_UP, { input: { email, password: pw, handle, displayName: handle.toUpperCase(), delivery: 'BEARER', ...extra } });
+
+  it.runIf(run)('makes the first account the instance admin, later ones not', async () => {
+    const first = await signUp('owner@example.com', 'owner');
+    expect(first.errors).toBeUndefined();
+    expect(first.data.signUp.account).toMatchObject({ email: 'owner@example.com', emailVerified: false, isInstanceAdmin: true, user: { handle: 'owner', displayName: 'OWNER' } });
+    expect(first.data.signUp.token.length).toBeGreaterThanOrEqual(43); // 256 bits, base64url
+    const second = await signUp('member@example.com', 'member');
+    expect(second.data.signUp.account.isInstanceAdmin).toBe(false);
+  });
+
+  it.runIf(run)('rejects duplicate emails and handles case-insensitively, naming the field', async () => {
+    const dupEmail = await signUp('OWNER@example.com', 'someoneelse');
+    expect(codeOf(dupEmail)).toBe('CONFLICT');
+    expect(dupEmail.errors![0]!.extensions!.field).toBe('email');
+    const dupHandle = await signUp('new@example.com', 'Owner');
+    expect(codeOf(dupHandle)).toBe('CONFLICT');
+    expect(dupHandle.errors![0]!.extensions!.field).toBe('handle');
+  });
+
+  it.runIf(run)('rejects common and breached passwords and bad input with clear errors', async () => {
+    for (const bad of ['password1', 'qwertyuiop', 'iloveyou', 'short']) {
+      const r = await p.gql(SIGN_UP, { input: { email: 'x@example.com', password: bad, handle: 'xuser', displayName: 'X' } });
+      expect(codeOf(r), bad).toBe('WEAK_PASSWORD');
+    }
+    const badEmail = await signUp('not-an-email', 'xuser');
+    expect(codeOf(badEmail)).toBe('BAD_USER_INPUT');
+    expect(badEmail.errors![0]!.extensions!.field).toBe('email');
+    const badHandle = await signUp('h@example.com', 'no spaces!');
+    expect(badHandle.errors![0]!.message).toMatch(/letters, digits and underscores/);
+  });
+
+  it.runIf(run)('verifies email with a single-use link', async () => {
+    const token = await tokenFromMail(p, 'member@example.com', '/verify-email');
+    const ok = await p.gql(`mutation($t: String!) { verifyEmail(token: $t) }`, { t: token });
+    expect(ok.data).toEqual({ verifyEmail: true });
+    const again = await p.gql(`mutation($t: String!) { verifyEmail(token: $t) }`, { t: token });
+    expect(codeOf(again)).toBe('INVALID_TOKEN');
+    const login = await p.gql(LOG_IN, { input: { email: 'member@example.com', password: pw, delivery: 'BEARER' } });
+    const me = await p.gql(ME, {}, { token: login.data.logIn.token });
+    expect(me.data.myAccount.emailVerified).toBe(true);
+  });
+
+  it.runIf(run)('logs in with a new token each time, lists sessions and logs out', async () => {
+    const a = await p.gql(LOG_IN, { input: { email: 'member@example.com', password: pw, delivery: 'BEARER' } }, { ip: '10.1.0.1' });
+    const b = await p.gql(LOG_IN, { input: { email: 'Member@Example.com', password: pw, delivery: 'BEARER' } }, { ip: '10.1.0.2' });
+    expect(a.data.logIn.token).not.toBe(b.data.logIn.token);
+    const sessions = await p.gql(SESSIONS, {}, { token: a.data.logIn.token });
+    const mine = sessions.data.mySessions.find((s: { current: boolean }) => s.current);
+    expect(mine.id).toBe(a.data.logIn.account.currentSessionId);
+    expect(sessions.data.mySessions.map((s: { id: string }) => s.id)).toContain(b.data.logIn.account.currentSessionId);
+
+    const out = await p.gql(`mutation { logOut }`, {}, { token: a.data.logIn.token });
+    expect(out.data).toEqual({ logOut: true });
+    expect((await p.gql(ME, {}, { token: a.data.logIn.token })).data.me).toBeNull();
+    expect((await p.gql(ME, {}, { token: b.data.logIn.token })).data.me.handle).toBe('member');
+  });
+
+  it.runIf(run)('"log out everywhere else" keeps only the current session; revoking one ends it', async () => {
+    const tokens = [];
+    for (let i = 0; i < 3; i++) tokens.push((await p.gql(LOG_IN, { input: { email: 'owner@example.com', password: pw, delivery: 'BEARER' } })).data.logIn);
+    const revoke = await p.gql(`mutation($id: ID!) { revokeSession(id: $id) }`, { id: tokens[1].account.currentSessionId }, { token: tokens[0].token });
+    expect(revoke.data).toEqual({ revokeSession: true });
+    expect((await p.gql(ME, {}, { token: tokens[1].token })).data.me).toBeNull();
+    const ended = await p.gql(`mutation { logOutEverywhereElse }`, {}, { token: tokens[0].token });
+    expect(ended.data.logOutEverywhereElse).toBeGreaterThanOrEqual(2);
+    expect((await p.gql(ME, {}, { token: tokens[2].token })).data.me).toBeNull();
+    expect((await p.gql(ME, {}, { token: tokens[0].token })).data.me.handle).toBe('owner');
+    const list = await p.gql(SESSIONS, {}, { token: tokens[0].token });
+    expect(list.data.mySessions).toHaveLength(1);
+  });
+
+  it.runIf(run)('cannot revoke another account\'s session', async () => {
+    const owner = (await p.gql(LOG_IN, { input: { email: 'owner@example.com', password: pw, delivery: 'BEARER' } })).data.logIn;
+    const member = (await p.gql(LOG_IN, { input: { email: 'member@example.com', password: pw, delivery: 'BEARER' } })).data.logIn;
+    const r = await p.gql(`mutation($id: ID!) { revokeSession(id: $id) }`, { id: owner.account.currentSessionId }, { token: member.token });
+    expect(r.data).toEqual({ revokeSession: false });
+    expect((await p.gql(ME, {}, { token: owner.token })).data.me.handle).toBe('owner');
+  });
+
+  it.runIf(run)('changing the password ends every session and issues a new one', async () => {
+    await signUp('changer@example.com', 'changer');
+    const s1 = (await p.gql(LOG_IN, { input: { email: 'changer@example.com', password: pw, delivery: 'BEARER' } })).data.logIn.token;
+    const s2 = (await p.gql(LOG_IN, { input: { email: 'changer@example.com', password: pw, delivery: 'BEARER' } })).data.logIn.token;
+    const wrong = await p.gql(`mutation($i: ChangePasswordInput!) { changePassword(input: $i) { token } }`, { i: { currentPassword: 'nope-nope-nope', newPassword: 'another-fine-phrase-7' } }, { token: s1 });
+    expect(codeOf(wrong)).toBe('INVALID_CREDENTIALS');
+    const changed = await p.gql(`mutation($i: ChangePasswordInput!) { changePassword(input: $i) { token } }`, { i: { currentPassword: pw, newPassword: 'another-fine-phrase-7' } }, { token: s1 });
+    const fresh = changed.data.changePassword.token;
+    expect(fresh).toBeTruthy();
+    expect((await p.gql(ME, {}, { token: s1 })).data.me).toBeNull();
+    expect((await p.gql(ME, {}, { token: s2 })).data.me).toBeNull();
+    expect((await p.gql(ME, {}, { token: fresh })).data.me.handle).toBe('changer');
+    expect(codeOf(await p.gql(LOG_IN, { input: { email: 'changer@example.com', password: pw } }))).toBe('INVALID_CREDENTIALS');
+    expect((await p.mail()).some((m) => m.to === 'changer@example.com' && /password was changed/.test(m.subject))).toBe(true);
+  });
+
+  it.runIf(run)('resets a password by single-use link; the reply never reveals whether an account exists', async () => {
+    const known = await p.gql(`mutation { requestPasswordReset(email: "member@example.com") }`);
+    const unknown = await p.gql(`mutation { requestPasswordReset(email: "nobody@example.com") }`);
+    expect(known.data).toEqual(unknown.data);
+    expect((await p.mail()).some((m) => m.to === 'nobody@example.com')).toBe(false);
+    const live = (await p.gql(LOG_IN, { input: { email: 'member@example.com', password: pw, delivery: 'BEARER' } })).data.logIn.token;
+    const token = await tokenFromMail(p, 'member@example.com', '/reset-password');
+    const weak = await p.gql(`mutation($i: ResetPasswordInput!) { resetPassword(input: $i) }`, { i: { token, newPassword: '12345678' } });
+    expect(codeOf(weak)).toBe('WEAK_PASSWORD');
+    // A rejected password loses nothing: the same link still works for a better one.
+    const ok = await p.gql(`mutation($i: ResetPasswordInput!) { resetPassword(input: $i) }`, { i: { token, newPassword: 'brand-new-phrase-99' } });
+    expect(ok.data).toEqual({ resetPassword: true });
+    expect((await p.gql(ME, {}, { token: live })).data.me).toBeNull(); // all sessions ended
+    const again = await p.gql(`mutation($i: ResetPasswordInput!) { resetPassword(input: $i) }`, { i: { token, newPassword: 'yet-another-phrase-1' } });
+    expect(codeOf(again)).toBe('INVALID_TOKEN');
+    const login = await p.gql(LOG_IN, { input: { email: 'member@example.com', password: 'brand-new-phrase-99' } });
+    expect(login.errors).toBeUndefined();
+  });
+
+  it.runIf(run)('only the instance admin reads the mail outbox', async () => {
+    const owner = (await p.gql(LOG_IN, { input: { email: 'owner@example.com', password: pw, delivery: 'BEARER' } })).data.logIn.token;
+    const member = (await p.gql(LOG_IN, { input: { email: 'changer@example.com', password: 'another-fine-phrase-7', delivery: 'BEARER' } })).data.logIn.token;
+    const q = `{ mailOutbox(limit: 5) { delivery messages { to subject } } }`;
+    const asOwner = await p.gql(q, {}, { token: owner });
+    expect(asOwner.data.mailOutbox.delivery).toBe('outbox');
+    expect(asOwner.data.mailOutbox.messages.length).toBe(5);
+    expect(codeOf(await p.gql(q, {}, { token: member }))).toBe('FORBIDDEN');
+    expect(codeOf(await p.gql(q))).toBe('UNAUTHENTICATED');
+  });
+
+  it.runIf(run)('publishes account events through the outbox to the event log', async () => {
+    const seen: string[] = [];
+    const sub = await p.host.infra.eventLog.consume({
+      consumer: `test-${mode}`,
+      topics: ['auth.user.registered', 'auth.user.email_verified'],
+      handler: async (e) => void seen.push(`${e.topic}:${(e.payload as { handle?: string }).handle ?? ''}`),
+    });
+    await signUp('evented@example.com', 'evented');
+    await expect.poll(() => seen, { timeout: 10_000 }).toContain('auth.user.registered:evented');
+    expect(seen).toContain('auth.user.registered:owner');
+    await sub.stop();
+  });
+});
