@@ -1,0 +1,143 @@
+/**
+ * The account journey in a real browser, against the whole embedded platform (gateway, auth service, web app):
+ * sign up -> verify email from the admin mail outbox -> log out -> log in -> a second device logs in ->
+ * the first device revokes it -> the second device is logged out.
+ *
+ * Needs Chromium (`apt-get install -y chromium`) and builds the web app first if it has no production build.
+ * Without Chromium the test is skipped locally but FAILS under CI=true.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCircles } from '@circles/server/embedded';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const isCI = process.env.CI === 'true' || process.env.CI === '1';
+const haveChromium = existsSync(CHROMIUM);
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const webDir = path.join(repoRoot, 'apps/web');
+
+const user = { email: 'ada@example.com', password: 'a long passphrase for circles 42', handle: 'ada', displayName: 'Ada Lovelace' };
+
+// Locally a machine without Chromium skips; in CI a missing browser is a failure, never a silent skip.
+const suite = haveChromium || isCI ? describe : describe.skip;
+
+suite('auth in the browser', () => {
+  let circles: Awaited<ReturnType<typeof startCircles>> | undefined;
+  let browser: Browser | undefined;
+  let dataDir: string | undefined;
+  let url: (p: string) => string;
+
+  beforeAll(async () => {
+    if (!haveChromium) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium chromium-driver`);
+    if (!existsSync(path.join(webDir, '.next', 'BUILD_ID'))) {
+      execFileSync('npm', ['run', 'build', '-w', '@circles/web'], { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
+    }
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'circles-e2e-'));
+    circles = await startCircles({ dataDir });
+    const base = circles.webUrl;
+    url = (p) => new URL(p, base).toString();
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await circles?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function newDevice(): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser!.newContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    return { context, page };
+  }
+
+  async function logIn(page: Page) {
+    await page.goto(url('/login'));
+    await page.getByLabel('Email', { exact: true }).fill(user.email);
+    await page.getByLabel('Password', { exact: true }).fill(user.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL((u) => u.pathname === '/account');
+  }
+
+  it('signs up, verifies, logs in on two devices and revokes one', async () => {
+    const first = await newDevice();
+    const page = first.page;
+
+    // Sign up: the first account becomes the instance admin.
+    await page.goto(url('/signup'));
+    await page.getByLabel('Email', { exact: true }).fill(user.email);
+    await page.getByLabel('Handle', { exact: true }).fill(user.handle);
+    await page.getByLabel('Display name', { exact: true }).fill(user.displayName);
+    await page.getByLabel('Password', { exact: true }).fill(user.password);
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.waitForURL((u) => u.pathname === '/account');
+    await expect.poll(() => page.getByText(`@${user.handle}`).first().isVisible()).toBe(true);
+    expect(await page.getByText('Not verified').isVisible()).toBe(true);
+
+    // The session cookie is invisible to scripts.
+    const cookie = (await first.context.cookies()).find((c) => c.name === 'circles_session');
+    expect(cookie).toBeDefined();
+    expect(cookie!.httpOnly).toBe(true);
+    expect(cookie!.sameSite).toBe('Lax');
+    expect(await page.evaluate(() => document.cookie)).not.toContain('circles_session');
+
+    // Read the verification email in the admin mail outbox and follow its link.
+    await page.getByRole('navigation').getByRole('link', { name: 'Mail outbox' }).click();
+    await page.waitForURL((u) => u.pathname === '/admin/mail');
+    await page.getByRole('link', { name: 'Verify your email for Circles' }).first().click();
+    await page.waitForURL((u) => u.pathname.startsWith('/admin/mail/'));
+    await page.locator('a[href*="/verify-email?token="]').first().click();
+    await page.waitForURL((u) => u.pathname === '/verify-email');
+    expect(await page.getByText('Your email address is verified').isVisible()).toBe(true);
+    await page.goto(url('/account'));
+    expect(await page.getByText('Verified', { exact: true }).isVisible()).toBe(true);
+
+    // Log out, then back in.
+    await page.getByRole('button', { name: 'Log out', exact: true }).click();
+    await page.waitForURL((u) => u.pathname === '/login');
+    expect((await first.context.cookies()).some((c) => c.name === 'circles_session')).toBe(false);
+    await logIn(page);
+
+    // A second device logs in as the same person.
+    const second = await newDevice();
+    await logIn(second.page);
+
+    // The first device sees both sessions and revokes the other one.
+    await page.reload();
+    const sessions = page.getByRole('list', { name: 'Sessions' }).getByTestId('session');
+    await expect.poll(() => sessions.count()).toBe(2);
+    const current = sessions.filter({ hasText: 'This device' });
+    expect(await current.count()).toBe(1);
+    const other = sessions.filter({ hasNotText: 'This device' });
+    await other.getByRole('button', { name: 'Revoke' }).click();
+    await expect.poll(() => sessions.count()).toBe(1);
+    expect(await sessions.first().textContent()).toContain('This device');
+
+    // The second device is logged out: its next visit to /account lands on the login page.
+    await second.page.reload();
+    await second.page.waitForURL((u) => u.pathname === '/login');
+
+    // The first device is still signed in.
+    await page.reload();
+    expect(page.url()).toBe(url('/account'));
+
+    await second.context.close();
+    await first.context.close();
+  }, 120_000);
+});
