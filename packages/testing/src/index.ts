@@ -2,3 +2,4 @@ export * from './client.ts';
 export * from './databases.ts';
 export * from './platform.ts';
 export * from './services.ts';
+export * from './processes.ts';

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { freePort } from '@circles/server/embedded';
+import { codeOf, type CirclesProcess, distributedServicesAvailable, freshPostgres, gqlClient, REDIS_URL, spawnCircles, waitReady } from '@circles/testing';
+import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = await distributedServicesAvailable();
+
+/**
+ * Split mode: the auth service as its own process, the gateway as another, talking over HTTP, on the real
+ * PostgreSQL and Redis; mail goes out over SMTP to a real SMTP server (smtp-server) run by the test.
+ */
+describe.runIf(run)('split deployment: auth and gateway as separate processes', () => {
+  let db: Awaited<ReturnType<typeof freshPostgres>>;
+  let auth: CirclesProcess;
+  let gateway: CirclesProcess;
+  let smtp: SMTPServer;
+  let gatewayUrl: string;
+  let authUrl: string;
+  const inbox: { to: string; text: string }[] = [];
+  let smtpDelayMs = 0;
+  let onSmtpConnect: () => void = () => {};
+
+  beforeAll(async () => {
+    db = await freshPostgres();
+    const smtpPort = await freePort();
+    smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onConnect(_session, cb) {
+        onSmtpConnect();
+        setTimeout(() => cb(), smtpDelayMs);
+      },
+      onData(stream, session, cb) {
+        simpleParser(stream).then((mail) => {
+          inbox.push({ to: session.envelope.rcptTo[0]!.address, text: mail.text ?? '' });
+          cb();
+        }, cb);
+      },
+    });
+    await new Promise<void>((r) => smtp.listen(smtpPort, '127.0.0.1', r));
+
+    const [authPort, gatewayPort] = [await freePort(), await freePort()];
+    const shared = {
+      GATEWAY_SECRET: randomBytes(32).toString('hex'),
+      REDIS_URL,
+      REDIS_PREFIX: `circles-split-${Date.now()}:`,
+      CIRCLES_ENV: 'test',
+      TRUST_PROXY: 'true',
+    };
+    auth = spawnCircles({ ...shared, CIRCLES_ROLES: 'auth', SERVICE_PORT: String(authPort), HOST: '127.0.0.1', DATABASE_URL: db.url, SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, PUBLIC_URL: 'http://circles.test' });
+    gateway = spawnCircles({ ...shared, CIRCLES_ROLES: 'gateway', GATEWAY_PORT: String(gatewayPort), HOST: '127.0.0.1', SUBGRAPH_URLS: `auth=http://127.0.0.1:${authPort}/graphql` });
+    authUrl = `http://127.0.0.1:${authPort}`;
+    gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    await Promise.all([waitReady(`${authUrl}/readyz`, auth), waitReady(`${gatewayUrl}/readyz`, gateway)]);
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await auth?.stop();
+    await new Promise<void>((r) => (smtp ? smtp.close(() => r()) : r()));
+    await db?.drop();
+  });
+
+  it('signs up, verifies by the emailed link, logs in and reads `me` through the gateway', async () => {
+    const gql = gqlClient(gatewayUrl);
+    const signUp = await gql(`mutation { signUp(input: { email: "split@example.com", password: "violet-kettle-sunrise-42", handle: "split", displayName: "Split" }) { account { id emailVerified } } }`);
+    expect(signUp.errors).toBeUndefined();
+    expect(signUp.setSessionCookie).toBeTruthy(); // the cookie crossed subgraph -> gateway -> client
+
+    await expect.poll(() => inbox.find((m) => m.to === 'split@example.com'), { timeout: 10_000 }).toBeTruthy();
+    const token = /verify-email\?token=([\w-]+)/.exec(inbox.find((m) => m.to === 'split@example.com')!.text)![1]!;
+    expect((await gql(`mutation($t: String!) { verifyEmail(token: $t) }`, { t: token })).data).toEqual({ verifyEmail: true });
+
+    const login = await gql(`mutation { logIn(input: { email: "split@example.com", password: "violet-kettle-sunrise-42", delivery: BEARER }) { token } }`);
+    const me = await gql(`{ me { handle } myAccount { emailVerified isInstanceAdmin } }`, {}, { token: login.data.logIn.token });
+    expect(me.data).toEqual({ me: { handle: 'split' }, myAccount: { emailVerified: true, isInstanceAdmin: true } });
+    // The cookie from sign-up is a working session too.
+    expect((await gql(`{ me { handle } }`, {}, { cookie: signUp.setSessionCookie })).data.me.handle).toBe('split');
+  });
+
+  it('refuses calls to the subgraph that did not come through the gateway', async () => {
+    const direct = await fetch(`${authUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ me { id } }' }) });
+    expect(direct.status).toBe(401);
+    expect((await direct.json()).errors[0].extensions.code).toBe('GATEWAY_REQUIRED');
+    const forged = await fetch(`${authUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-circles-identity': `v1.${Buffer.from(JSON.stringify({ userId: 'x', iat: Date.now() })).toString('base64url')}.forged` },
+      body: JSON.stringify({ query: '{ me { id } }' }),
+    });
+    expect(forged.status).toBe(401);
+    // Bearer tokens are meaningless to a subgraph: only the gateway resolves sessions.
+    const viaGateway = await gqlClient(gatewayUrl)(`{ me { id } }`);
+    expect(viaGateway.status).toBe(200);
+  });
+
+  it('finishes an in-flight request on SIGTERM, then exits cleanly', async () => {
+    const gql = gqlClient(gatewayUrl);
+    smtpDelayMs = 1500; // sign-up waits on the verification mail, so the request stays in flight
+    const connected = new Promise<void>((r) => (onSmtpConnect = r));
+    const pending = gql(`mutation { signUp(input: { email: "late@example.com", password: "violet-kettle-sunrise-42", handle: "late", displayName: "Late" }) { account { id } } }`);
+    await connected;
+    const exit = auth.stop('SIGTERM');
+    const res = await pending;
+    expect(res.errors).toBeUndefined();
+    expect(res.data.signUp.account.id).toBeTruthy();
+    expect(await exit).toBe(0);
+    expect(auth.output()).toContain('"msg":"circles stopped"');
+    // With the auth process gone the gateway answers with an error, not a hang.
+    const after = await gql(`{ me { id } }`, {}, { token: 'whatever' });
+    expect(after.errors?.length ?? 0).toBeGreaterThan(0);
+    expect(codeOf(after)).toBeDefined();
+  });
+});
