@@ -25,6 +25,7 @@ import { loadServices } from './registry.ts';
 import { supergraphPath } from './compose.ts';
 
 export interface Host {
+  readonly config: Config;
   readonly gateway: Gateway | null;
   readonly infra: Infrastructure;
   readonly servers: Partial<Record<'gateway' | 'web' | 'service', RunningServer>>;
@@ -121,6 +122,7 @@ export async function startHost(config: Config, log: Logger, opts: { database?: 
 
   let stopping: Promise<void> | undefined;
   return {
+    config,
     gateway,
     infra,
     servers,

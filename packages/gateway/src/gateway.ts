@@ -153,8 +153,10 @@ export function createGateway(opts: GatewayOptions) {
     logging: false,
     maskedErrors: {
       maskError(error, message, isDev) {
-        log.error('gateway error', { err: error instanceof Error ? error : new Error(String(error)) });
-        return maskError(error, message, isDev);
+        const masked = maskError(error, message, isDev);
+        // Only what gets masked is unexpected; domain and validation errors pass through unlogged.
+        if (masked !== error) log.error('gateway error', { err: error instanceof Error ? error : new Error(String(error)) });
+        return masked;
       },
     },
     plugins: () => [csrf, identityPlugin, sessionCookies, limits],
