@@ -29,6 +29,12 @@ try {
   process.exit(1);
 }
 
+if (host.servers.web || host.servers.gateway) {
+  // One human-readable line for whoever ran `npm start`; everything else is JSON for machines.
+  const parts = [host.servers.web && `web http://localhost:${host.servers.web.port}`, host.servers.gateway && `GraphQL http://localhost:${host.servers.gateway.port}/graphql`];
+  process.stderr.write(`\nCircles is ready: ${parts.filter(Boolean).join(' · ')}  (data in ${config.dataDir}; Ctrl-C stops)\n\n`);
+}
+
 let signals = 0;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
