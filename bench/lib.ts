@@ -1,0 +1,213 @@
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { signIdentity } from '@circles/platform';
+import { freePort } from '@circles/server/embedded';
+import autocannon from 'autocannon';
+import type { TargetInfo } from './target.ts';
+
+export const repoRoot = new URL('..', import.meta.url).pathname;
+
+export interface Spread {
+  min: number;
+  median: number;
+  max: number;
+  samples: number[];
+}
+
+export function spread(samples: number[]): Spread {
+  const s = [...samples].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return { min: s[0]!, median: round(median), max: s[s.length - 1]!, samples: samples.map(round) };
+}
+
+export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cold start
+
+export interface StartTiming {
+  /** Spawn until the gateway's /readyz answers 200. */
+  readyzMs: number;
+  /** Spawn until the "circles started" log line: every role is up (the web app starts after the gateway listens). */
+  startedLogMs: number;
+  /** The host's own "startupMs" from that line: startHost() alone, without Node boot and module loading. */
+  hostStartupMs: number | null;
+  /** SIGTERM until the process exited. */
+  stopMs: number;
+}
+
+/**
+ * Starts the platform the way the README does (`node --import tsx apps/server/src/main.ts`) and times it, then
+ * stops it with SIGTERM and checks it exits cleanly.
+ */
+export async function timeStart(dataDir: string, roles: string): Promise<StartTiming> {
+  const gatewayPort = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    GATEWAY_PORT: String(gatewayPort),
+    WEB_PORT: String(await freePort()),
+    HOST: '127.0.0.1',
+    CIRCLES_ROLES: roles,
+    LOG_LEVEL: 'info', // "circles started" is logged at info
+  };
+  // Measure the embedded default, whatever the caller's shell points at.
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'CIRCLES_CONFIG_FILE', 'GATEWAY_URL', 'SUBGRAPH_URLS']) delete env[name];
+
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  let startedLogMs: number | undefined;
+  let hostStartupMs: number | undefined;
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    output.push(line + '\n');
+    if (startedLogMs !== undefined || !line.includes('"circles started"')) return;
+    startedLogMs = performance.now() - t0;
+    hostStartupMs = (JSON.parse(line) as { startupMs?: number }).startupMs;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let running = true;
+  void exited.then(() => (running = false));
+  const fail = (why: string) => {
+    child.kill('SIGKILL');
+    return new Error(`${why}\n--- server output ---\n${output.join('').slice(-4000)}`);
+  };
+
+  let readyzMs: number | undefined;
+  const deadline = t0 + 120_000;
+  while (readyzMs === undefined) {
+    if (!running) throw fail('the server exited before it was ready');
+    if (performance.now() > deadline) throw fail('the server was not ready after 120 s');
+    try {
+      const res = await fetch(`http://127.0.0.1:${gatewayPort}/readyz`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      if (res.status === 200) readyzMs = performance.now() - t0;
+    } catch {
+      // not listening yet
+    }
+    if (readyzMs === undefined) await sleep(10);
+  }
+  while (startedLogMs === undefined) {
+    if (!running) throw fail('the server exited before logging "circles started"');
+    if (performance.now() > deadline) throw fail('no "circles started" log line after 120 s');
+    await sleep(10);
+  }
+
+  const t1 = performance.now();
+  child.kill('SIGTERM');
+  const code = await Promise.race([exited, sleep(30_000, 'timeout' as const, { ref: false })]);
+  if (code !== 0) throw fail(`SIGTERM: expected exit code 0, got ${code}`);
+  return { readyzMs: round(readyzMs), startedLogMs: round(startedLogMs), hostStartupMs: hostStartupMs ?? null, stopMs: round(performance.now() - t1) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Throughput
+
+export const ME_QUERY = 'query Me { me { id handle displayName } }';
+export type Target = 'gateway' | 'direct';
+
+/** Forks bench/target.ts and waits for its endpoints. */
+export async function startTarget(dataDir: string): Promise<{ info: TargetInfo; child: ChildProcess }> {
+  // The server's stdout (its log) goes to our stderr: stdout carries only the JSON result.
+  const child = fork(new URL('./target.ts', import.meta.url).pathname, [dataDir], { cwd: repoRoot, execArgv: ['--import', 'tsx'], stdio: ['ignore', 2, 2, 'ipc'] });
+  const info = await new Promise<TargetInfo>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as TargetInfo));
+    child.once('exit', (code) => reject(new Error(`bench/target.ts exited with code ${code} before it was ready`)));
+  });
+  return { info, child };
+}
+
+export async function stopTarget(child: ChildProcess): Promise<void> {
+  const exited = new Promise<false>((resolve) => child.once('exit', () => resolve(false)));
+  child.disconnect();
+  if (await Promise.race([exited, sleep(15_000, true, { ref: false })])) child.kill('SIGKILL');
+}
+
+/**
+ * Both targets get the same request and the same client-side work (a setupRequest hook per request). The direct
+ * subgraph gets what the gateway would send it: a signed identity, re-signed every second because subgraphs
+ * refuse identities older than 60 s.
+ */
+function requestFor(target: Target, info: TargetInfo) {
+  const body = JSON.stringify({ query: ME_QUERY, operationName: 'Me' });
+  if (target === 'gateway') {
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${info.token}` };
+    return { url: `${info.gatewayUrl}/graphql`, body, headers: () => headers };
+  }
+  let signedAt = 0;
+  let headers: Record<string, string> = {};
+  return {
+    url: `${info.directUrl}/graphql`,
+    body,
+    headers: () => {
+      if (Date.now() - signedAt >= 1000) {
+        signedAt = Date.now();
+        const identity = { userId: info.userId, sessionId: info.sessionId, ip: '127.0.0.1', userAgent: null, requestId: `bench-${signedAt}`, credential: 'bearer' as const };
+        headers = { 'content-type': 'application/json', 'x-circles-identity': signIdentity(info.secret, identity, signedAt) };
+      }
+      return headers;
+    },
+  };
+}
+
+/** A response counts only if it is the right user with no GraphQL errors. */
+function isGoodBody(body: string, userId: string): boolean {
+  try {
+    const json = JSON.parse(body) as { data?: { me?: { id?: string } | null }; errors?: unknown };
+    return json.errors === undefined && json.data?.me?.id === userId;
+  } catch {
+    return false;
+  }
+}
+
+/** One request outside the load run, so a broken target fails loudly before anyone reads a number. */
+export async function checkTarget(target: Target, info: TargetInfo): Promise<void> {
+  const req = requestFor(target, info);
+  const res = await fetch(req.url, { method: 'POST', headers: req.headers(), body: req.body });
+  const text = await res.text();
+  if (res.status !== 200 || !isGoodBody(text, info.userId)) throw new Error(`${target}: unexpected response ${res.status} ${text}`);
+}
+
+export interface LoadResult {
+  target: Target;
+  seconds: number;
+  requests: number;
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  /** Socket errors (including timeouts). */
+  errors: number;
+  timeouts: number;
+  /** 2xx responses carrying GraphQL errors or not the expected user. */
+  badBodies: number;
+  valid: boolean;
+}
+
+export async function load(target: Target, info: TargetInfo, opts: { seconds: number; connections: number }): Promise<LoadResult> {
+  const req = requestFor(target, info);
+  const r = await autocannon({
+    url: req.url,
+    connections: opts.connections,
+    duration: opts.seconds,
+    requests: [{ method: 'POST', body: req.body, setupRequest: (r) => ({ ...r, headers: req.headers() }) }],
+    verifyBody: (body) => isGoodBody(body, info.userId),
+  });
+  return {
+    target,
+    seconds: r.duration,
+    requests: r.requests.total,
+    requestsPerSec: round(r.requests.average),
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    badBodies: r.mismatches,
+    valid: r.requests.total > 0 && r.non2xx === 0 && r.errors === 0 && r.timeouts === 0 && r.mismatches === 0,
+  };
+}
