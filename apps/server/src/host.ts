@@ -21,6 +21,7 @@ import {
   type Subscription,
 } from '@circles/platform';
 import { createGateway, type Gateway, type InProcessExecutor } from '@circles/gateway';
+import { sql } from 'kysely';
 import { loadServices } from './registry.ts';
 import { supergraphPath } from './compose.ts';
 
@@ -95,7 +96,7 @@ export async function startHost(config: Config, log: Logger, opts: { database?: 
       // A service in its own process: its subgraph over HTTP, callable only by the gateway.
       const { name, schema } = subgraphSchemas[0]!;
       const yoga = createSubgraphHttpHandler(schema, infra.gatewaySecret, log.child({ service: name }), { production: config.env === 'production' });
-      servers.service = await listen(withHealth(yoga as unknown as http.RequestListener), config.servicePort, config.host);
+      servers.service = await listen(withHealth(yoga as unknown as http.RequestListener, infra), config.servicePort, config.host);
       stoppers.push(() => servers.service!.close(config.shutdownGraceMs));
     } else if (subgraphSchemas.length > 1) {
       throw new Error('Run several services in one process together with the gateway (CIRCLES_ROLES must include "gateway").');
@@ -145,10 +146,17 @@ async function shutdown(stoppers: (() => Promise<void>)[], infra: Infrastructure
   log.info('circles stopped');
 }
 
-function withHealth(handler: http.RequestListener): http.RequestListener {
+/** /healthz: the process is alive. /readyz: it can do its work (its database answers). */
+function withHealth(handler: http.RequestListener, infra: Infrastructure): http.RequestListener {
   return (req, res) => {
-    if (req.url === '/healthz' || req.url === '/readyz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    if (req.url === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    if (req.url === '/readyz') {
+      sql`select 1`
+        .execute(infra.database!.db)
+        .then(
+          () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready"}'),
+          () => res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"database unavailable"}'),
+        );
       return;
     }
     handler(req, res);
