@@ -58,10 +58,12 @@ export class RedisEventLog implements EventLog {
           const event: EventEnvelope = { id: f.id!, topic: f.topic!, source: f.source!, payload: JSON.parse(f.payload!), occurredAt: f.occurredAt! };
           const res = await runWithRetries(opts, event, this.log);
           if (!res.handled) {
-            await conn.xadd(`${this.stream}:dead`, '*', 'consumer', group, 'id', event.id, 'error', res.error, 'entry', entryId);
+            await this.redis.xadd(`${this.stream}:dead`, '*', 'consumer', group, 'id', event.id, 'error', res.error, 'entry', entryId);
           }
         }
-        await conn.xack(this.stream, group, entryId);
+        // On the shared connection, not `conn`: stop() disconnects `conn` to cut a blocking read short, and the
+        // event in hand must still be acknowledged (parked) once its handler returns.
+        await this.redis.xack(this.stream, group, entryId);
       }
     };
 

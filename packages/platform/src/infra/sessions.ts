@@ -105,16 +105,20 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async deleteForUser(userId: string, exceptId?: string) {
-    let n = 0;
+    const now = Date.now();
+    let removed = 0;
+    let ended = 0;
     for (const s of [...this.byId.values()]) {
       if (s.userId === userId && s.id !== exceptId) {
         this.byId.delete(s.id);
         this.byHash.delete(s.tokenHash);
-        n++;
+        removed++;
+        // Already-expired records still sitting in memory are dropped but not counted, as in the Redis store.
+        if (alive(s, now)) ended++;
       }
     }
-    if (n) this.flushNow();
-    return n;
+    if (removed) this.flushNow();
+    return ended;
   }
 
   async close() {
@@ -141,7 +145,11 @@ export class RedisSessionStore implements SessionStore {
       .set(this.k.id(s.id), JSON.stringify(s), 'PXAT', until)
       .set(this.k.hash(s.tokenHash), s.id, 'PXAT', until)
       .sadd(this.k.user(s.userId), s.id)
-      .pexpireat(this.k.user(s.userId), s.expiresAt)
+      // The user's index must outlive every session in it: NX gives a new set an expiry, GT only ever extends it.
+      // (A plain PEXPIREAT let an activity update of an older, shorter-lived session expire the whole index, so
+      // "log out everywhere" missed newer sessions. NX/GT need Redis 7.)
+      .pexpireat(this.k.user(s.userId), s.expiresAt, 'NX')
+      .pexpireat(this.k.user(s.userId), s.expiresAt, 'GT')
       .exec();
   }
 
