@@ -6,6 +6,7 @@ import { startCircles } from '@circles/server/embedded';
 import { type Gql, gqlClient } from './client.ts';
 import { freshPglite, freshPostgres } from './databases.ts';
 import { REDIS_URL } from './services.ts';
+import { Redis } from 'ioredis';
 
 export type Mode = 'embedded' | 'distributed';
 export const modes: Mode[] = ['embedded', 'distributed'];
@@ -47,6 +48,7 @@ export async function startTestPlatform(mode: Mode, overrides: Partial<ConfigInp
     async stop() {
       await circles.stop();
       await pgdb?.drop();
+      if (mode === 'distributed') await deleteRedisPrefix(prefix);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -58,4 +60,19 @@ export async function tokenFromMail(p: TestPlatform, to: string, linkPath: '/ver
   if (!mail) throw new Error(`no mail to ${to} with a ${linkPath} link`);
   const m = new RegExp(`${linkPath}\\?token=([\\w%-]+)`).exec(mail.text);
   return decodeURIComponent(m![1]!);
+}
+
+/** Removes a test run's keys so Redis does not accumulate them across runs. */
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
