@@ -40,16 +40,18 @@ export interface StartTiming {
 }
 
 /**
- * Starts the platform the way the README does (`node --import tsx apps/server/src/main.ts`) and times it, then
- * stops it with SIGTERM and checks it exits cleanly.
+ * Starts the platform with the README's start command (`npm start`: dependency and web-build checks, then the
+ * host) and times it until the gateway's /readyz and, when the web app runs, its page answer; then stops it with
+ * SIGTERM and checks it exits cleanly.
  */
 export async function timeStart(dataDir: string, roles: string): Promise<StartTiming> {
   const gatewayPort = await freePort();
+  const webPort = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATA_DIR: dataDir,
     GATEWAY_PORT: String(gatewayPort),
-    WEB_PORT: String(await freePort()),
+    WEB_PORT: String(webPort),
     HOST: '127.0.0.1',
     CIRCLES_ROLES: roles,
     LOG_LEVEL: 'info', // "circles started" is logged at info
@@ -58,7 +60,8 @@ export async function timeStart(dataDir: string, roles: string): Promise<StartTi
   for (const name of ['DATABASE_URL', 'REDIS_URL', 'CIRCLES_CONFIG_FILE', 'GATEWAY_URL', 'SUBGRAPH_URLS']) delete env[name];
 
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, so SIGTERM reaches npm, scripts/start.mjs and the host alike (as Ctrl-C would).
+  const child = spawn('npm', ['start', '--silent'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const output: string[] = [];
   let startedLogMs: number | undefined;
   let hostStartupMs: number | undefined;
@@ -69,11 +72,19 @@ export async function timeStart(dataDir: string, roles: string): Promise<StartTi
     hostStartupMs = (JSON.parse(line) as { startupMs?: number }).startupMs;
   });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close' waits for every process holding the output pipes (npm, scripts/start.mjs, the host) to be gone. npm
+  // itself may end by the signal (code null); what matters is that the host logged a clean stop.
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('close', (code, signal) => resolve(code ?? (signal === 'SIGTERM' && output.join('').includes('"circles stopped"') ? 0 : null))),
+  );
   let running = true;
   void exited.then(() => (running = false));
   const fail = (why: string) => {
-    child.kill('SIGKILL');
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
     return new Error(`${why}\n--- server output ---\n${output.join('').slice(-4000)}`);
   };
 
@@ -85,7 +96,9 @@ export async function timeStart(dataDir: string, roles: string): Promise<StartTi
     try {
       const res = await fetch(`http://127.0.0.1:${gatewayPort}/readyz`, { signal: AbortSignal.timeout(2000) });
       await res.arrayBuffer();
-      if (res.status === 200) readyzMs = performance.now() - t0;
+      const web = roles.includes('web') ? await fetch(`http://127.0.0.1:${webPort}/`, { signal: AbortSignal.timeout(5000) }) : null;
+      await web?.arrayBuffer();
+      if (res.status === 200 && (!web || web.status === 200)) readyzMs = performance.now() - t0;
     } catch {
       // not listening yet
     }
@@ -98,7 +111,7 @@ export async function timeStart(dataDir: string, roles: string): Promise<StartTi
   }
 
   const t1 = performance.now();
-  child.kill('SIGTERM');
+  process.kill(-child.pid!, 'SIGTERM');
   const code = await Promise.race([exited, sleep(30_000, 'timeout' as const, { ref: false })]);
   if (code !== 0) throw fail(`SIGTERM: expected exit code 0, got ${code}`);
   return { readyzMs: round(readyzMs), startedLogMs: round(startedLogMs), hostStartupMs: hostStartupMs ?? null, stopMs: round(performance.now() - t1) };

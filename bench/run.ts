@@ -46,10 +46,10 @@ async function coldStart() {
   const runs: StartTiming[] = [];
   for (let i = 0; i < STARTS; i++) {
     runs.push(await timeStart(dataDir, roles));
-    say(`  start ${i + 1}/${STARTS}: /readyz ${runs[i]!.readyzMs} ms, "circles started" ${runs[i]!.startedLogMs} ms`);
+    say(`  start ${i + 1}/${STARTS}: ready ${runs[i]!.readyzMs} ms, "circles started" ${runs[i]!.startedLogMs} ms`);
   }
   return {
-    command: 'node --import tsx apps/server/src/main.ts',
+    command: 'npm start',
     roles,
     web,
     dataFolder: 'existing (initialised by one untimed start, stopped with SIGTERM)',
@@ -151,7 +151,7 @@ say('');
 say(`machine: ${result.machine.cpus} x ${result.machine.cpuModel}, node ${result.machine.node}, load average ${result.machine.loadAverage1mAtStart} -> ${loadAverageAtEnd}`);
 if (Math.max(result.machine.loadAverage1mAtStart, loadAverageAtEnd) > result.machine.cpus) say('  the machine was busy with other work: expect noisy figures');
 if (!('error' in cs)) {
-  say(`cold start (${cs.roles}, ${cs.runs} starts on an existing data folder): /readyz min ${cs.readyzMs.min} / median ${cs.readyzMs.median} / max ${cs.readyzMs.max} ms`);
+  say(`cold start (${cs.roles}, ${cs.runs} starts on an existing data folder): ready (gateway /readyz and web page) min ${cs.readyzMs.min} / median ${cs.readyzMs.median} / max ${cs.readyzMs.max} ms`);
   say(`  "circles started" logged: median ${cs.startedLogMs.median} ms (of which startHost ${cs.hostStartupMs.median} ms); SIGTERM to exit: median ${cs.stopMs.median} ms`);
 }
 if (!('error' in tp)) {
