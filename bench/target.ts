@@ -33,7 +33,7 @@ const dataDir = process.argv[2];
 if (!dataDir || !process.send) throw new Error('usage: fork bench/target.ts <dataDir> with an IPC channel');
 
 const circles = await startCircles({ dataDir, web: false });
-const { infra } = circles.host;
+const { infra } = circles;
 
 // A second auth instance built the way apps/server/src/host.ts builds one, minus the outbox relay and event
 // consumers (the embedded host already runs those; `me` needs neither).

@@ -1,6 +1,6 @@
 // Installs dependencies when needed, using only Node built-ins (this runs before anything is installed).
 import { execSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -21,7 +21,7 @@ export function newestMtime(paths) {
     if (!existsSync(p)) return;
     const s = statSync(p);
     if (s.isDirectory()) {
-      for (const name of execSync(`ls -A "${p}"`, { encoding: 'utf8' }).split('\n').filter(Boolean)) {
+      for (const name of readdirSync(p)) {
         if (name === 'node_modules' || name === '.next') continue;
         walk(`${p}/${name}`);
       }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { freePort } from '@circles/server/embedded';
-import { codeOf, type CirclesProcess, distributedServicesAvailable, freshPostgres, gqlClient, REDIS_URL, spawnCircles, waitReady } from '@circles/testing';
+import { codeOf, type CirclesProcess, distributedServicesAvailable, ensureWebBuild, freshPostgres, gqlClient, REDIS_URL, spawnCircles, waitReady } from '@circles/testing';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,13 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const run = await distributedServicesAvailable();
 
 /**
- * Split mode: the auth service as its own process, the gateway as another, talking over HTTP, on the real
- * PostgreSQL and Redis; mail goes out over SMTP to a real SMTP server (smtp-server) run by the test.
+ * Split mode: the auth service as its own process, the gateway as another, the web app as a third, talking over
+ * HTTP, on the real PostgreSQL and Redis; mail goes out over SMTP to a real SMTP server (smtp-server) run by the test.
  */
 describe.runIf(run)('split deployment: auth and gateway as separate processes', () => {
   let db: Awaited<ReturnType<typeof freshPostgres>>;
   let auth: CirclesProcess;
   let gateway: CirclesProcess;
+  let web: CirclesProcess;
+  let webUrl: string;
   let smtp: SMTPServer;
   let gatewayUrl: string;
   let authUrl: string;
@@ -41,7 +43,8 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     });
     await new Promise<void>((r) => smtp.listen(smtpPort, '127.0.0.1', r));
 
-    const [authPort, gatewayPort] = [await freePort(), await freePort()];
+    ensureWebBuild();
+    const [authPort, gatewayPort, webPort] = [await freePort(), await freePort(), await freePort()];
     const shared = {
       GATEWAY_SECRET: randomBytes(32).toString('hex'),
       REDIS_URL,
@@ -51,12 +54,16 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     };
     auth = spawnCircles({ ...shared, CIRCLES_ROLES: 'auth', SERVICE_PORT: String(authPort), HOST: '127.0.0.1', DATABASE_URL: db.url, SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, PUBLIC_URL: 'http://circles.test' });
     gateway = spawnCircles({ ...shared, CIRCLES_ROLES: 'gateway', GATEWAY_PORT: String(gatewayPort), HOST: '127.0.0.1', SUBGRAPH_URLS: `auth=http://127.0.0.1:${authPort}/graphql` });
+    // The web tier shares nothing but the gateway's address: no database, no Redis, no secret.
+    web = spawnCircles({ CIRCLES_ENV: 'test', CIRCLES_ROLES: 'web', WEB_PORT: String(webPort), HOST: '127.0.0.1', GATEWAY_URL: `http://127.0.0.1:${gatewayPort}` });
     authUrl = `http://127.0.0.1:${authPort}`;
     gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-    await Promise.all([waitReady(`${authUrl}/readyz`, auth), waitReady(`${gatewayUrl}/readyz`, gateway)]);
+    webUrl = `http://127.0.0.1:${webPort}`;
+    await Promise.all([waitReady(`${authUrl}/readyz`, auth), waitReady(`${gatewayUrl}/readyz`, gateway), waitReady(`${webUrl}/healthz`, web)]);
   });
 
   afterAll(async () => {
+    await web?.stop();
     await gateway?.stop();
     await auth?.stop();
     await new Promise<void>((r) => (smtp ? smtp.close(() => r()) : r()));
@@ -78,6 +85,24 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     expect(me.data).toEqual({ me: { handle: 'split' }, myAccount: { emailVerified: true, isInstanceAdmin: true } });
     // The cookie from sign-up is a working session too.
     expect((await gql(`{ me { handle } }`, {}, { cookie: signUp.setSessionCookie })).data.me.handle).toBe('split');
+  });
+
+  it('serves the web app from its own process, forwarding /graphql to the gateway with the client address', async () => {
+    // Through the web origin, as a browser would: the cookie crosses web -> gateway -> auth and back.
+    const viaWeb = gqlClient(webUrl);
+    const login = await viaWeb(`mutation { logIn(input: { email: "split@example.com", password: "violet-kettle-sunrise-42" }) { account { id } } }`);
+    expect(login.errors).toBeUndefined();
+    expect(login.setSessionCookie).toBeTruthy();
+    // The web tier appends the address it saw; the gateway trusts one hop, so a forged header gets nowhere.
+    const sessions = await viaWeb(`{ mySessions { current ip } }`, {}, { cookie: login.setSessionCookie, ip: '6.6.6.6' });
+    const current = sessions.data.mySessions.find((s: { current: boolean }) => s.current);
+    expect(current.ip).toBe('127.0.0.1');
+    // Server-rendered pages call the gateway with the user's cookie.
+    const page = await fetch(`${webUrl}/account`, { headers: { cookie: `circles_session=${login.setSessionCookie}` }, redirect: 'manual' });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('split');
+    const anonymous = await fetch(`${webUrl}/account`, { redirect: 'manual' });
+    expect(anonymous.status).toBe(307);
   });
 
   it('refuses calls to the subgraph that did not come through the gateway', async () => {

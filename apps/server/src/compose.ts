@@ -2,9 +2,8 @@
  * Composes every service's subgraph into the supergraph the gateway serves and writes the checked-in files:
  *   schema/supergraph.graphql  what the gateway executes
  *   schema/api.graphql         the public API the clients are generated from
- * `npm run compose` rewrites them; a test fails when they drift from the services.
+ * `npm run compose` (compose-cli.ts) rewrites them; a test fails when they drift from the services.
  */
-import { writeFileSync } from 'node:fs';
 import { serviceNames } from '@circles/platform';
 import { composeSupergraph } from '@circles/gateway/compose';
 import { loadServices } from './registry.ts';
@@ -15,11 +14,4 @@ export const apiSchemaPath = new URL('../../../schema/api.graphql', import.meta.
 export async function composeAll() {
   const services = await loadServices(serviceNames);
   return composeSupergraph(services.map((s) => ({ name: s.name, typeDefs: s.typeDefs })));
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const { supergraphSdl, publicSdl } = await composeAll();
-  writeFileSync(supergraphPath, supergraphSdl + '\n');
-  writeFileSync(apiSchemaPath, publicSdl + '\n');
-  console.log('wrote schema/supergraph.graphql and schema/api.graphql');
 }

@@ -1,4 +1,4 @@
-import { type ConfigInput, createLogger, type Database, loadConfig, type LogLevel } from '@circles/platform';
+import { type ConfigInput, createLogger, type Database, type Infrastructure, loadConfig, type LogLevel } from '@circles/platform';
 import { createServer } from 'node:net';
 import { type Host, startHost } from './host.ts';
 
@@ -15,7 +15,9 @@ export interface StartOptions {
 }
 
 /** Starts the whole embedded platform in this process (tests and benchmarks). Port 0 picks a free port. */
-export async function startCircles(opts: StartOptions): Promise<{ webUrl: string; gatewayUrl: string; host: Host; stop(): Promise<void> }> {
+export async function startCircles(
+  opts: StartOptions,
+): Promise<{ webUrl: string; gatewayUrl: string; host: Host; infra: Infrastructure; stop(): Promise<void> }> {
   const webPort = opts.webPort || (await freePort());
   const config = loadConfig(
     { CIRCLES_ENV: 'test', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...opts.env },
@@ -35,6 +37,7 @@ export async function startCircles(opts: StartOptions): Promise<{ webUrl: string
     gatewayUrl,
     webUrl: host.servers.web ? `http://localhost:${host.servers.web.port}` : '',
     host,
+    infra: host.infra!, // the embedded platform always runs services and the gateway
     stop: () => host.stop(),
   };
 }

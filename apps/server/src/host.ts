@@ -15,6 +15,7 @@ import {
   migrateSchema,
   Outbox,
   type RunningServer,
+  type ServiceDefinition,
   type ServiceInstance,
   type ServiceName,
   serviceNames,
@@ -28,7 +29,8 @@ import { supergraphPath } from './compose.ts';
 export interface Host {
   readonly config: Config;
   readonly gateway: Gateway | null;
-  readonly infra: Infrastructure;
+  /** Null in a web-only process. */
+  readonly infra: Infrastructure | null;
   readonly servers: Partial<Record<'gateway' | 'web' | 'service', RunningServer>>;
   stop(): Promise<void>;
 }
@@ -40,77 +42,49 @@ export interface Host {
 export async function startHost(config: Config, log: Logger, opts: { database?: Database } = {}): Promise<Host> {
   const started = Date.now();
   const serviceRoles = config.roles.filter((r): r is ServiceName => (serviceNames as readonly string[]).includes(r));
-  const infra = await createInfrastructure(config, log, { database: serviceRoles.length > 0 ? (opts.database ?? true) : false });
+  // A web-only process keeps no state: it renders pages and forwards /graphql, so it needs no infrastructure.
+  const needsInfra = serviceRoles.length > 0 || config.roles.includes('gateway');
+  const infra = needsInfra ? await createInfrastructure(config, log, { database: serviceRoles.length > 0 ? (opts.database ?? true) : false }) : null;
   const stoppers: (() => Promise<void>)[] = [];
   const servers: Host['servers'] = {};
   let gateway: Gateway | null = null;
 
   try {
-    // Services: migrations, instances, outbox relays, event consumers.
-    const definitions = await loadServices(serviceRoles);
-    const executors: Record<string, InProcessExecutor> = {};
-    const subgraphSchemas: { name: string; schema: ReturnType<typeof buildServiceSchema> }[] = [];
-    for (const def of definitions) {
-      const db = infra.database!.db;
-      const applied = await migrateSchema(db, def.name, def.migrations);
-      if (applied.length) log.info('migrations applied', { service: def.name, migrations: applied });
-      const outbox = new Outbox(def.name);
-      const instance: ServiceInstance = await def.create({
-        config,
-        log: log.child({ service: def.name }),
-        db,
-        cache: infra.cache,
-        pubsub: infra.pubsub,
-        limits: infra.limits,
-        sessions: infra.sessions,
-        outbox,
-        mailer: infra.mailer!,
-      });
-      const relay = outbox.startRelay(db, infra.eventLog, log);
-      stoppers.push(() => relay.stop());
-      if (instance.stop) stoppers.push(() => instance.stop!());
-      const handlers = instance.eventHandlers ?? {};
-      if (Object.keys(handlers).length) {
-        const sub: Subscription = await infra.eventLog.consume({
-          consumer: def.name,
-          topics: Object.keys(handlers),
-          handler: applyOnce(db, def.name, def.name, (event, trx) => handlers[event.topic]!(event, trx)),
+    if (infra) {
+      const { executors, subgraphs } = await startServices(await loadServices(serviceRoles), infra, config, log, stoppers);
+      if (config.roles.includes('gateway')) {
+        const supergraphSdl = readFileSync(supergraphPath, 'utf8');
+        const embedded = serviceNames.every((s) => executors[s]);
+        const gw = createGateway({ supergraphSdl, config, sessions: infra.sessions, secret: infra.gatewaySecret, log, inProcess: embedded ? executors : undefined });
+        gateway = gw;
+        const server = await listen(gw.runtime as unknown as http.RequestListener, config.gatewayPort, config.host);
+        servers.gateway = server;
+        stoppers.push(async () => {
+          await server.close(config.shutdownGraceMs);
+          await gw.runtime[Symbol.asyncDispose]();
         });
-        stoppers.push(() => sub.stop());
+      } else if (subgraphs.length === 1) {
+        // A service in its own process: its subgraph over HTTP, callable only by the gateway.
+        const { name, schema } = subgraphs[0]!;
+        const yoga = createSubgraphHttpHandler(schema, infra.gatewaySecret, log.child({ service: name }), { production: config.env === 'production' });
+        const server = await listen(withHealth(yoga as unknown as http.RequestListener, infra), config.servicePort, config.host);
+        servers.service = server;
+        stoppers.push(() => server.close(config.shutdownGraceMs));
+      } else if (subgraphs.length > 1) {
+        throw new Error('Run several services in one process together with the gateway (CIRCLES_ROLES must include "gateway").');
       }
-      const schema = buildServiceSchema(def.typeDefs, instance.resolvers);
-      subgraphSchemas.push({ name: def.name, schema });
-      executors[def.name] = createInProcessExecutor(schema, infra.gatewaySecret, log.child({ service: def.name }));
-    }
-
-    if (config.roles.includes('gateway')) {
-      const supergraphSdl = readFileSync(supergraphPath, 'utf8');
-      const embedded = serviceNames.every((s) => executors[s]);
-      gateway = createGateway({ supergraphSdl, config, sessions: infra.sessions, secret: infra.gatewaySecret, log, inProcess: embedded ? executors : undefined });
-      servers.gateway = await listen(gateway.runtime as unknown as http.RequestListener, config.gatewayPort, config.host);
-      stoppers.push(async () => {
-        await servers.gateway!.close(config.shutdownGraceMs);
-        await gateway!.runtime[Symbol.asyncDispose]();
-      });
-    } else if (subgraphSchemas.length === 1) {
-      // A service in its own process: its subgraph over HTTP, callable only by the gateway.
-      const { name, schema } = subgraphSchemas[0]!;
-      const yoga = createSubgraphHttpHandler(schema, infra.gatewaySecret, log.child({ service: name }), { production: config.env === 'production' });
-      servers.service = await listen(withHealth(yoga as unknown as http.RequestListener, infra), config.servicePort, config.host);
-      stoppers.push(() => servers.service!.close(config.shutdownGraceMs));
-    } else if (subgraphSchemas.length > 1) {
-      throw new Error('Run several services in one process together with the gateway (CIRCLES_ROLES must include "gateway").');
     }
 
     if (config.roles.includes('web')) {
-      servers.web = await startWeb(config, gateway, log, servers.gateway?.port);
-      stoppers.push(() => servers.web!.close(config.shutdownGraceMs));
+      const server = await startWeb(config, gateway, log, servers.gateway?.port);
+      servers.web = server;
+      stoppers.push(() => server.close(config.shutdownGraceMs));
     }
 
     log.info('circles started', {
       roles: config.roles,
-      database: infra.database?.kind ?? 'none',
-      infrastructure: config.redisUrl ? 'redis' : 'in-process',
+      database: infra?.database?.kind ?? 'none',
+      infrastructure: !infra ? 'none' : config.redisUrl ? 'redis' : 'in-process',
       gateway: servers.gateway ? `http://localhost:${servers.gateway.port}/graphql` : undefined,
       web: servers.web ? `http://localhost:${servers.web.port}` : undefined,
       subgraph: servers.service ? `http://localhost:${servers.service.port}/graphql` : undefined,
@@ -131,8 +105,47 @@ export async function startHost(config: Config, log: Logger, opts: { database?: 
   };
 }
 
+/** Per service: migrations, the instance, its outbox relay and event consumers, its subgraph schema. */
+async function startServices(definitions: ServiceDefinition[], infra: Infrastructure, config: Config, log: Logger, stoppers: (() => Promise<void>)[]) {
+  const executors: Record<string, InProcessExecutor> = {};
+  const subgraphs: { name: string; schema: ReturnType<typeof buildServiceSchema> }[] = [];
+  for (const def of definitions) {
+    const db = infra.database!.db;
+    const applied = await migrateSchema(db, def.name, def.migrations);
+    if (applied.length) log.info('migrations applied', { service: def.name, migrations: applied });
+    const outbox = new Outbox(def.name);
+    const instance: ServiceInstance = await def.create({
+      config,
+      log: log.child({ service: def.name }),
+      db,
+      cache: infra.cache,
+      pubsub: infra.pubsub,
+      limits: infra.limits,
+      sessions: infra.sessions,
+      outbox,
+      mailer: infra.mailer!,
+    });
+    const relay = outbox.startRelay(db, infra.eventLog, log);
+    stoppers.push(() => relay.stop());
+    if (instance.stop) stoppers.push(() => instance.stop!());
+    const handlers = instance.eventHandlers ?? {};
+    if (Object.keys(handlers).length) {
+      const sub: Subscription = await infra.eventLog.consume({
+        consumer: def.name,
+        topics: Object.keys(handlers),
+        handler: applyOnce(db, def.name, def.name, (event, trx) => handlers[event.topic]!(event, trx)),
+      });
+      stoppers.push(() => sub.stop());
+    }
+    const schema = buildServiceSchema(def.typeDefs, instance.resolvers);
+    subgraphs.push({ name: def.name, schema });
+    executors[def.name] = createInProcessExecutor(schema, infra.gatewaySecret, log.child({ service: def.name }));
+  }
+  return { executors, subgraphs };
+}
+
 /** Order matters: HTTP first (in-flight requests finish), then consumers and relays, then stores. */
-async function shutdown(stoppers: (() => Promise<void>)[], infra: Infrastructure, log: Logger) {
+async function shutdown(stoppers: (() => Promise<void>)[], infra: Infrastructure | null, log: Logger) {
   const servers = stoppers.splice(0);
   // Servers were pushed after relays/consumers; stop in reverse order of start.
   for (const stop of servers.reverse()) {
@@ -142,7 +155,7 @@ async function shutdown(stoppers: (() => Promise<void>)[], infra: Infrastructure
       log.error('error while stopping', { err });
     }
   }
-  await infra.close();
+  await infra?.close();
   log.info('circles stopped');
 }
 

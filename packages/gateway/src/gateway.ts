@@ -180,9 +180,14 @@ export function createGateway(opts: GatewayOptions) {
 
 export type Gateway = ReturnType<typeof createGateway>;
 
-function clientIp(request: Request, remote: string | undefined, trustProxy: boolean): string | null {
-  if (trustProxy) {
-    const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
+/**
+ * The client's address. Each trusted proxy appends the address it saw to X-Forwarded-For, so with N trusted hops
+ * the client is the N-th entry from the right; anything further left was written by the client and can be forged.
+ */
+function clientIp(request: Request, remote: string | undefined, trustedHops: number): string | null {
+  if (trustedHops > 0) {
+    const chain = (request.headers.get('x-forwarded-for') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const forwarded = chain[chain.length - trustedHops];
     if (forwarded) return forwarded;
   }
   return remote ? remote.replace(/^::ffff:/, '') : null;

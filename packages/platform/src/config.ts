@@ -24,7 +24,6 @@ const duration = z
     return Number(m[1]) * unit;
   });
 const port = z.coerce.number().int().min(0).max(65535);
-const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
 const list = <T extends string>(values: readonly [T, ...T[]]) =>
   z
     .union([z.array(z.string()), z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))])
@@ -65,7 +64,20 @@ const schema = z.object({
   mailFrom: z.string().min(3).default('Circles <no-reply@localhost>'),
   sessionIdleTimeout: duration.default(14 * 86_400_000),
   sessionAbsoluteTimeout: duration.default(60 * 86_400_000),
-  trustProxy: bool.default(false),
+  // How many proxies in front of the gateway append to X-Forwarded-For (true = 1). 0: use the socket address.
+  trustProxy: z
+    .union([z.boolean(), z.number(), z.string()])
+    .transform((v, ctx) => {
+      if (v === true || v === 'true') return 1;
+      if (v === false || v === 'false') return 0;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 10) {
+        ctx.addIssue({ code: 'custom', message: `expected true, false or a number of proxy hops (0-10), got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    })
+    .default(0),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   graphqlMaxDepth: z.coerce.number().int().min(1).default(12),
   graphqlMaxAliases: z.coerce.number().int().min(1).default(30),

@@ -16,6 +16,7 @@ export interface TestPlatform {
   url: string;
   gql: Gql;
   host: Awaited<ReturnType<typeof startCircles>>['host'];
+  infra: Awaited<ReturnType<typeof startCircles>>['infra'];
   /** Mail the instance sent (embedded outbox), newest first. */
   mail(): Promise<{ to: string; subject: string; text: string }[]>;
   stop(): Promise<void>;
@@ -42,8 +43,9 @@ export async function startTestPlatform(mode: Mode, overrides: Partial<ConfigInp
     url: circles.gatewayUrl,
     gql: gqlClient(circles.gatewayUrl),
     host: circles.host,
+    infra: circles.infra,
     async mail() {
-      return (await circles.host.infra.mailer!.listOutbox({ limit: 100 })).map((m) => ({ to: m.to, subject: m.subject, text: m.text }));
+      return (await circles.infra.mailer!.listOutbox({ limit: 100 })).map((m) => ({ to: m.to, subject: m.subject, text: m.text }));
     },
     async stop() {
       await circles.stop();

@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const mainTs = fileURLToPath(new URL('../../../apps/server/src/main.ts', import.meta.url));
@@ -38,7 +39,7 @@ export function spawnCircles(env: Record<string, string>): CirclesProcess {
 }
 
 /** Polls `url` until it answers 200, failing early (with the process output) if the process exits. */
-export async function waitReady(url: string, proc?: CirclesProcess, timeoutMs = 60_000): Promise<void> {
+export async function waitReady(url: string, proc?: Pick<CirclesProcess, 'child' | 'output'>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc && proc.child.exitCode !== null) throw new Error(`process exited (${proc.child.exitCode}) before ready:\n${proc.output()}`);
@@ -51,4 +52,11 @@ export async function waitReady(url: string, proc?: CirclesProcess, timeoutMs = 
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${url} not ready after ${timeoutMs} ms\n${proc?.output() ?? ''}`);
+}
+
+/** Builds the web app once if it has no production build (browser and web-tier tests need one). */
+export function ensureWebBuild(): void {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  if (existsSync(`${root}apps/web/.next/BUILD_ID`)) return;
+  execFileSync('npm', ['run', 'build', '-w', '@circles/web'], { cwd: root, stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
 }

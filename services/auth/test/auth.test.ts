@@ -150,7 +150,7 @@ describe.each(modes)('auth service (%s)', (mode) => {
 
   it.runIf(run)('publishes account events through the outbox to the event log', async () => {
     const seen: string[] = [];
-    const sub = await p.host.infra.eventLog.consume({
+    const sub = await p.infra.eventLog.consume({
       consumer: `test-${mode}`,
       topics: ['auth.user.registered', 'auth.user.email_verified'],
       handler: async (e) => void seen.push(`${e.topic}:${(e.payload as { handle?: string }).handle ?? ''}`),
