@@ -1,6 +1,9 @@
+import type { Metadata } from 'next';
 import Link from 'next/link';
 import { t } from '@/i18n';
 import { Card } from '@/ui';
+
+export const metadata: Metadata = { title: t('notFound.title') };
 
 export default function NotFound() {
   return (

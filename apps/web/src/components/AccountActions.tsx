@@ -1,7 +1,7 @@
 'use client';
 /** The signed-in actions on /account (and the resend offer on /verify-email). */
 import { useRouter } from 'next/navigation';
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import {
   ChangePasswordDocument,
   ClientError,
@@ -32,10 +32,21 @@ export function SessionList({ sessions }: { sessions: SessionView[] }) {
   const { pending, error, run } = useAction();
   const [busyId, setBusyId] = useState<string | null>(null);
   const [notice, setNotice] = useState<string>();
+  const [keepFocus, setKeepFocus] = useState(false);
+  const listRef = useRef<HTMLUListElement>(null);
   const others = sessions.filter((s) => !s.current);
+
+  // The pressed button goes away with its row (or with the last other session): rather than drop keyboard focus
+  // to the top of the page, put it on the list, where the outcome is.
+  useEffect(() => {
+    if (pending || !keepFocus) return;
+    setKeepFocus(false);
+    if (!document.activeElement || document.activeElement === document.body) listRef.current?.focus();
+  }, [pending, keepFocus]);
 
   const revoke = (id: string) => {
     setBusyId(id);
+    setKeepFocus(true);
     setNotice(undefined);
     run(async () => {
       try {
@@ -49,6 +60,7 @@ export function SessionList({ sessions }: { sessions: SessionView[] }) {
   };
   const revokeOthers = () => {
     setBusyId('*');
+    setKeepFocus(true);
     setNotice(undefined);
     run(async () => {
       try {
@@ -66,7 +78,7 @@ export function SessionList({ sessions }: { sessions: SessionView[] }) {
       {error ? <Alert tone="error">{error}</Alert> : null}
       {/* Always mounted, so the confirmation is announced when it appears. */}
       <div role="status">{notice ? <p className="c-alert c-alert--success">{notice}</p> : null}</div>
-      <ul className="c-list" aria-label={t('account.sessions')} aria-busy={pending}>
+      <ul ref={listRef} tabIndex={-1} className="c-list" aria-label={t('account.sessions')} aria-busy={pending}>
         {sessions.map((s) => {
           const device = s.device ?? t('account.unknownDevice');
           return (
@@ -84,7 +96,7 @@ export function SessionList({ sessions }: { sessions: SessionView[] }) {
                 <Button
                   variant="danger"
                   pending={pending && busyId === s.id}
-                  disabled={pending}
+                  disabled={pending && busyId !== s.id}
                   onClick={() => revoke(s.id)}
                   title={t('account.revokeLabel', { device })}
                 >
@@ -98,7 +110,7 @@ export function SessionList({ sessions }: { sessions: SessionView[] }) {
       {others.length === 0 ? (
         <EmptyState>{t('account.noOtherSessions')}</EmptyState>
       ) : (
-        <Button variant="secondary" pending={pending && busyId === '*'} disabled={pending} onClick={revokeOthers}>
+        <Button variant="secondary" pending={pending && busyId === '*'} disabled={pending && busyId !== '*'} onClick={revokeOthers}>
           {t('account.logOutOthers')}
         </Button>
       )}
@@ -161,7 +173,7 @@ export function ChangePasswordForm() {
           type="password"
           autoComplete="current-password"
           required
-          error={form.fieldErrors.currentPassword}
+          {...form.fieldState('currentPassword')}
         />
         <TextField
           name="newPassword"
@@ -170,7 +182,7 @@ export function ChangePasswordForm() {
           autoComplete="new-password"
           required
           description={t('signup.passwordHint')}
-          error={form.fieldErrors.newPassword}
+          {...form.fieldState('newPassword')}
         />
         <div>
           <Button type="submit" pending={form.pending}>

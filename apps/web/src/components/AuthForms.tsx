@@ -23,7 +23,7 @@ export function SignUpForm() {
   const form = useForm(action);
   return (
     <Form controller={form}>
-      <TextField name="email" label={t('field.email')} type="email" autoComplete="email" inputMode="email" required error={form.fieldErrors.email} />
+      <TextField name="email" label={t('field.email')} type="email" autoComplete="email" inputMode="email" required {...form.fieldState('email')} />
       <TextField
         name="handle"
         label={t('field.handle')}
@@ -32,9 +32,9 @@ export function SignUpForm() {
         spellCheck={false}
         required
         description={t('signup.handleHint')}
-        error={form.fieldErrors.handle}
+        {...form.fieldState('handle')}
       />
-      <TextField name="displayName" label={t('field.displayName')} autoComplete="name" required error={form.fieldErrors.displayName} />
+      <TextField name="displayName" label={t('field.displayName')} autoComplete="name" required {...form.fieldState('displayName')} />
       <TextField
         name="password"
         label={t('field.password')}
@@ -42,7 +42,7 @@ export function SignUpForm() {
         autoComplete="new-password"
         required
         description={t('signup.passwordHint')}
-        error={form.fieldErrors.password}
+        {...form.fieldState('password')}
       />
       <Button type="submit" pending={form.pending} className="c-button--block">
         {t('signup.submit')}
@@ -62,8 +62,8 @@ export function LogInForm({ next }: { next: string | null }) {
   const form = useForm(action);
   return (
     <Form controller={form}>
-      <TextField name="email" label={t('field.email')} type="email" autoComplete="email" inputMode="email" required error={form.fieldErrors.email} />
-      <TextField name="password" label={t('field.password')} type="password" autoComplete="current-password" required error={form.fieldErrors.password} />
+      <TextField name="email" label={t('field.email')} type="email" autoComplete="email" inputMode="email" required {...form.fieldState('email')} />
+      <TextField name="password" label={t('field.password')} type="password" autoComplete="current-password" required {...form.fieldState('password')} />
       <Button type="submit" pending={form.pending} className="c-button--block">
         {t('login.submit')}
       </Button>
@@ -91,7 +91,7 @@ export function ForgotPasswordForm() {
   }
   return (
     <Form controller={form}>
-      <TextField name="email" label={t('field.email')} type="email" autoComplete="email" inputMode="email" required error={form.fieldErrors.email} />
+      <TextField name="email" label={t('field.email')} type="email" autoComplete="email" inputMode="email" required {...form.fieldState('email')} />
       <Button type="submit" pending={form.pending} className="c-button--block">
         {t('forgot.submit')}
       </Button>
@@ -131,7 +131,7 @@ export function ResetPasswordForm({ token }: { token: string }) {
         autoComplete="new-password"
         required
         description={t('signup.passwordHint')}
-        error={form.fieldErrors.newPassword}
+        {...form.fieldState('newPassword')}
       />
       <Button type="submit" pending={form.pending} className="c-button--block">
         {t('reset.submit')}

@@ -114,6 +114,7 @@ export const en = {
   'mail.to': 'To {to}',
   'mail.sentAt': 'Sent {time}',
   'mail.back': 'Back to the outbox',
+  'mail.notFoundTitle': 'Message not found',
   'mail.notFound': 'That message is not in the outbox (it may be too old to show).',
   'mail.toLabel': 'To',
   'mail.dateLabel': 'Sent',

@@ -10,6 +10,11 @@ export interface DescribedError {
   message: string;
   /** The form field the error belongs to, in the form's own naming. */
   field?: string | undefined;
+  /**
+   * Inputs a form-level error is about without belonging to one of them, the likeliest culprit first (a wrong
+   * email and password pair is usually a mistyped password).
+   */
+  concerns?: string[];
 }
 
 /**
@@ -33,6 +38,7 @@ export function describeError(err: unknown, fieldMap: Record<string, string> = {
     case 'BAD_USER_INPUT':
       return { message: err.message || t('errors.BAD_USER_INPUT'), field };
     case 'INVALID_CREDENTIALS':
+      return { message: t('errors.INVALID_CREDENTIALS'), concerns: ['password', 'email'].map((name) => fieldMap[name] ?? name) };
     case 'INVALID_TOKEN':
     case 'UNAUTHENTICATED':
     case 'FORBIDDEN':

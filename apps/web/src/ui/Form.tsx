@@ -1,5 +1,5 @@
 'use client';
-import { useCallback, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { t } from '@/i18n';
 import { describeError } from '@/lib/errors';
 import { Alert } from './Alert';
@@ -11,15 +11,27 @@ export type FormAction = (values: FormValues) => Promise<void | 'navigating'>;
 export interface FormController {
   pending: boolean;
   formError: string | undefined;
+  /** The id of the form-level error message, so the fields it concerns can point at it. */
+  formErrorId: string;
   fieldErrors: Record<string, string>;
+  /** The error props for one input: `<TextField name="email" {...form.fieldState('email')} />`. */
+  fieldState(name: string): FieldState;
   onSubmit(event: FormEvent<HTMLFormElement>): void;
   onInput(event: FormEvent<HTMLFormElement>): void;
   formRef: React.RefObject<HTMLFormElement | null>;
 }
 
+export interface FieldState {
+  error: string | undefined;
+  invalid: boolean;
+  describedBy: string | undefined;
+}
+
 /**
  * Submission state for a form: required-field checks, one request at a time, and API errors placed on the field
- * they concern (which then gets focus) or shown above the form.
+ * they concern (which then gets focus) or shown above the form. An error above the form that concerns particular
+ * inputs (wrong credentials) marks them invalid, describes them and focuses the first, so a keyboard or screen
+ * reader user lands where the fix is.
  *
  * @param fieldMap the server's field names mapped to this form's input names, where they differ.
  */
@@ -27,6 +39,9 @@ export function useForm(action: FormAction, fieldMap: Record<string, string> = {
   const [pending, setPending] = useState(false);
   const [formError, setFormError] = useState<string>();
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
+  /** Inputs the form-level error concerns (a wrong email and password pair): marked invalid until edited. */
+  const [formErrorFields, setFormErrorFields] = useState<string[]>([]);
+  const formErrorId = `${useId()}-form-error`;
   const [focusField, setFocusField] = useState<{ name: string } | null>(null);
   const formRef = useRef<HTMLFormElement>(null);
   const busy = useRef(false);
@@ -53,6 +68,7 @@ export function useForm(action: FormAction, fieldMap: Record<string, string> = {
       if (firstMissing) {
         setFieldErrors(missing);
         setFormError(undefined);
+        setFormErrorFields([]);
         setFocusField({ name: firstMissing });
         return;
       }
@@ -60,6 +76,7 @@ export function useForm(action: FormAction, fieldMap: Record<string, string> = {
       setPending(true);
       setFormError(undefined);
       setFieldErrors({});
+      setFormErrorFields([]);
       action(values).then(
         (outcome) => {
           if (outcome === 'navigating') return;
@@ -69,12 +86,15 @@ export function useForm(action: FormAction, fieldMap: Record<string, string> = {
         (err: unknown) => {
           busy.current = false;
           setPending(false);
-          const { message, field } = describeError(err, fieldMap);
+          const { message, field, concerns = [] } = describeError(err, fieldMap);
           if (field && form.elements.namedItem(field)) {
             setFieldErrors({ [field]: message });
             setFocusField({ name: field });
           } else {
             setFormError(message);
+            const present = concerns.filter((name) => form.elements.namedItem(name));
+            setFormErrorFields(present);
+            if (present[0]) setFocusField({ name: present[0] });
           }
         },
       );
@@ -90,9 +110,18 @@ export function useForm(action: FormAction, fieldMap: Record<string, string> = {
       const { [name]: _, ...rest } = prev;
       return rest;
     });
+    setFormErrorFields((prev) => (prev.includes(name) ? prev.filter((n) => n !== name) : prev));
   }, []);
 
-  return { pending, formError, fieldErrors, onSubmit, onInput, formRef };
+  const fieldState = useCallback(
+    (name: string): FieldState => {
+      const concerned = formError !== undefined && formErrorFields.includes(name);
+      return { error: fieldErrors[name], invalid: concerned || name in fieldErrors, describedBy: concerned ? formErrorId : undefined };
+    },
+    [fieldErrors, formError, formErrorFields, formErrorId],
+  );
+
+  return { pending, formError, formErrorId, fieldErrors, fieldState, onSubmit, onInput, formRef };
 }
 
 /** A form wired to `useForm`: busy while submitting, with its error summary on top. */
@@ -107,7 +136,11 @@ export function Form({ controller, children, className, 'aria-label': ariaLabel 
       aria-label={ariaLabel}
       className={['c-form', className].filter(Boolean).join(' ')}
     >
-      {controller.formError ? <Alert tone="error">{controller.formError}</Alert> : null}
+      {controller.formError ? (
+        <Alert tone="error" id={controller.formErrorId}>
+          {controller.formError}
+        </Alert>
+      ) : null}
       {children}
     </form>
   );

@@ -9,15 +9,19 @@ export interface TextFieldProps extends Omit<InputHTMLAttributes<HTMLInputElemen
   description?: ReactNode;
   /** Shown under the field, linked with aria-describedby, and marks the field aria-invalid. */
   error?: string | undefined;
+  /** Marks the field aria-invalid without an error of its own (a form-level error concerns it). */
+  invalid?: boolean;
+  /** Ids of further descriptions (a form-level error about this field). */
+  describedBy?: string | undefined;
 }
 
-export function TextField({ label, description, error, required, type = 'text', className, ...input }: TextFieldProps) {
+export function TextField({ label, description, error, invalid = false, describedBy: extraDescribedBy, required, type = 'text', className, ...input }: TextFieldProps) {
   const id = useId();
   const descriptionId = description ? `${id}-description` : undefined;
   const errorId = error ? `${id}-error` : undefined;
-  const describedBy = [descriptionId, errorId].filter(Boolean).join(' ') || undefined;
+  const describedBy = [descriptionId, errorId, extraDescribedBy].filter(Boolean).join(' ') || undefined;
   return (
-    <div className={['c-field', error ? 'c-field--invalid' : '', className].filter(Boolean).join(' ')}>
+    <div className={['c-field', error || invalid ? 'c-field--invalid' : '', className].filter(Boolean).join(' ')}>
       <label htmlFor={id} className="c-field__label">
         {label}
         {required ? null : <span className="c-field__optional"> ({t('common.optional')})</span>}
@@ -33,7 +37,7 @@ export function TextField({ label, description, error, required, type = 'text', 
         type={type}
         required={required}
         aria-required={required || undefined}
-        aria-invalid={error ? true : undefined}
+        aria-invalid={error || invalid ? true : undefined}
         aria-describedby={describedBy}
         className="c-field__input"
       />

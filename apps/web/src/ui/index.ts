@@ -2,6 +2,6 @@
 export { Alert, type AlertTone } from './Alert';
 export { Button, type ButtonProps, type ButtonVariant } from './Button';
 export { Badge, Card, EmptyState } from './Card';
-export { Form, useForm, type FormAction, type FormController, type FormValues } from './Form';
+export { Form, useForm, type FieldState, type FormAction, type FormController, type FormValues } from './Form';
 export { LoadingState, Spinner } from './Spinner';
 export { TextField, type TextFieldProps } from './TextField';

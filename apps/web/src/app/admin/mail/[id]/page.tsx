@@ -6,7 +6,13 @@ import { t } from '@/i18n';
 import { Alert, Card } from '@/ui';
 import { loadOutbox } from '../outbox';
 
-export const metadata: Metadata = { title: t('mail.title'), referrer: 'no-referrer' };
+/** The tab and the screen reader's first words name the message, not just "Mail outbox". */
+export async function generateMetadata({ params }: { params: Promise<{ id: string }> }): Promise<Metadata> {
+  const { id } = await params;
+  const result = await loadOutbox(`/admin/mail/${id}`, LOOKBACK);
+  const message = result.kind === 'ok' ? result.outbox.messages.find((m) => m.id === id) : undefined;
+  return { title: message?.subject ?? t('mail.title'), referrer: 'no-referrer' };
+}
 
 /** The API has no single-message query, so a message is looked up among the newest the outbox can list. */
 const LOOKBACK = 200;
@@ -53,6 +59,7 @@ export default async function MailMessagePage({ params }: { params: Promise<{ id
     return (
       <div className="c-stack">
         {back}
+        <h1>{t('mail.notFoundTitle')}</h1>
         <Alert tone="warning">{t('mail.notFound')}</Alert>
       </div>
     );
