@@ -47,6 +47,33 @@ describe('gateway edge rules', () => {
       expect(res.status).toBe(403);
     });
 
+    it('refuses a cross-site form that would log the victim into another account (login CSRF)', async () => {
+      const res = await post(`query=${encodeURIComponent(`mutation { logIn(input: { email: "csrf@example.com", password: "${pw}" }) { account { id } } }`)}`, {
+        'content-type': 'application/x-www-form-urlencoded',
+      });
+      expect(res.status).toBe(403);
+      expect(res.headers.getSetCookie()).toEqual([]);
+      const plain = await post(JSON.stringify({ query: `mutation { logIn(input: { email: "csrf@example.com", password: "${pw}" }) { account { id } } }` }), { 'content-type': 'text/plain' });
+      expect(plain.status).toBe(403);
+    });
+
+    it('grants CORS only to our own origin', async () => {
+      const preflight = (origin: string) =>
+        fetch(`${p.url}/graphql`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-circles-csrf' } });
+      const evil = await preflight('https://evil.example');
+      expect(evil.headers.get('access-control-allow-origin')).not.toBe('https://evil.example');
+      expect(evil.headers.get('access-control-allow-origin')).not.toBe('*');
+      const own = new URL(p.host.config.publicUrl).origin;
+      const ours = await preflight(own);
+      expect(ours.headers.get('access-control-allow-origin')).toBe(own);
+      expect(ours.headers.get('access-control-allow-credentials')).toBe('true');
+      // Same-origin is always fine, whatever host name the instance is reached by.
+      const lan = await post(JSON.stringify({ query: '{ me { id } }' }), { 'content-type': 'application/json', origin: p.url });
+      expect(lan.status).toBe(200);
+      const anonymousFromEvil = await post(JSON.stringify({ query: '{ me { id } }' }), { 'content-type': 'application/json', origin: 'https://evil.example' });
+      expect(anonymousFromEvil.status).toBe(403);
+    });
+
     it('accepts our own pages and bearer-token apps', async () => {
       const own = await post(JSON.stringify({ query: '{ me { handle } }' }), { 'content-type': 'application/json', cookie: `circles_session=${cookie}`, 'x-circles-csrf': '1', origin: 'http://localhost:' + new URL(p.host.config.publicUrl).port });
       expect((await own.json()).data.me.handle).toBe('csrf');

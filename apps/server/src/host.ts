@@ -221,6 +221,7 @@ function proxyTo(gatewayUrl: string, log: Logger): http.RequestListener {
         if (v === undefined || k === 'host' || k === 'connection' || k === 'content-length') continue;
         headers.set(k, Array.isArray(v) ? v.join(', ') : v);
       }
+      headers.set('x-forwarded-host', req.headers.host ?? '');
       const prior = req.headers['x-forwarded-for'];
       headers.set('x-forwarded-for', [prior, req.socket.remoteAddress?.replace(/^::ffff:/, '')].filter(Boolean).join(', '));
       const upstream = await fetch(new URL(req.url!, gatewayUrl), {

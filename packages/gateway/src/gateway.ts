@@ -36,6 +36,7 @@ export interface GatewayStats {
 }
 
 const CSRF_HEADER = 'x-circles-csrf';
+const JSON_TYPES = new Set(['application/json', 'application/graphql-response+json']);
 
 /**
  * The federation gateway: composes the subgraphs, resolves the caller's session once per request and hands
@@ -46,7 +47,7 @@ export function createGateway(opts: GatewayOptions) {
   const { config, sessions, secret, log } = opts;
   const production = config.env === 'production';
   const secureCookie = new URL(config.publicUrl).protocol === 'https:';
-  const allowedOrigins = new Set([new URL(config.publicUrl).origin, ...(config.gatewayUrl ? [new URL(config.gatewayUrl).origin] : [])]);
+  const allowedOrigins = new Set([new URL(config.publicUrl).origin, ...(config.gatewayUrl ? [new URL(config.gatewayUrl).origin] : []), ...config.allowedOrigins]);
   const stats: GatewayStats = { subgraphCalls: 0 };
   const cookiesFor = new WeakMap<Request, string[]>();
   const addCookie = (req: Request, value: string) => cookiesFor.set(req, [...(cookiesFor.get(req) ?? []), value]);
@@ -54,15 +55,25 @@ export function createGateway(opts: GatewayOptions) {
   const gatewayError = (status: number, code: string, message: string) =>
     new Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), { status, headers: { 'content-type': 'application/json' } });
 
-  // Cookie-authenticated requests must prove they come from our own pages: a custom header cannot be sent
-  // cross-site without a CORS preflight we refuse, and a foreign Origin is rejected outright.
+  // Browsers may call the gateway only from our own pages. A foreign Origin is refused outright; requests
+  // carrying the session cookie must also send a custom header (impossible cross-site without a CORS preflight,
+  // which only our origins pass); and so must any body a plain HTML form could send, so nobody can be logged
+  // into someone else's account by a cross-site form (login CSRF). Apps without cookies (bearer) send JSON.
   const csrf: GatewayPlugin = {
     onRequest({ request, url, endResponse }) {
       if (url.pathname !== '/graphql' || request.method === 'OPTIONS') return;
-      if (!readCookie(request.headers.get('cookie'), SESSION_COOKIE)) return;
       const origin = request.headers.get('origin');
-      if (origin && !allowedOrigins.has(origin)) return endResponse(gatewayError(403, 'CSRF_REJECTED', `Requests from ${origin} are not allowed.`));
-      if (!request.headers.get(CSRF_HEADER)) return endResponse(gatewayError(403, 'CSRF_REJECTED', `Cookie-authenticated requests must send the ${CSRF_HEADER} header.`));
+      if (origin && !allowedOrigins.has(origin) && !sameOrigin(request, origin, config.trustProxy)) {
+        return endResponse(gatewayError(403, 'CSRF_REJECTED', `Requests from ${origin} are not allowed.`));
+      }
+      if (request.headers.get(CSRF_HEADER)) return;
+      if (readCookie(request.headers.get('cookie'), SESSION_COOKIE)) {
+        return endResponse(gatewayError(403, 'CSRF_REJECTED', `Cookie-authenticated requests must send the ${CSRF_HEADER} header.`));
+      }
+      const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (request.method === 'POST' && !JSON_TYPES.has(type)) {
+        return endResponse(gatewayError(403, 'CSRF_REJECTED', `Send GraphQL as application/json, or send the ${CSRF_HEADER} header.`));
+      }
     },
   };
 
@@ -154,6 +165,8 @@ export function createGateway(opts: GatewayOptions) {
       fromClientToSubgraphs: ({ context }) => ({ [IDENTITY_HEADER]: (context as Record<string, string>)[IDENTITY_CONTEXT_KEY] }),
     },
     graphqlEndpoint: '/graphql',
+    // Only our own origins get CORS (the runtime's default would reflect any origin, with credentials).
+    cors: { origin: [...allowedOrigins], credentials: true, methods: ['GET', 'POST'], allowedHeaders: ['content-type', 'authorization', CSRF_HEADER, 'x-request-id'] },
     healthCheckEndpoint: '/healthz',
     readinessCheckEndpoint: '/readyz',
     landingPage: false,
@@ -179,6 +192,21 @@ export function createGateway(opts: GatewayOptions) {
 }
 
 export type Gateway = ReturnType<typeof createGateway>;
+
+/**
+ * Same-origin requests are always ours, whatever name the instance is reached by (localhost, a LAN address).
+ * Behind trusted proxies (the web tier forwards /graphql) the host the browser used is in X-Forwarded-Host.
+ */
+function sameOrigin(request: Request, origin: string, trustedHops: number): boolean {
+  let originHost: string;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    return false;
+  }
+  const forwardedHost = trustedHops > 0 ? request.headers.get('x-forwarded-host')?.split(',')[0]?.trim() : undefined;
+  return originHost === (forwardedHost || request.headers.get('host'));
+}
 
 /**
  * The client's address. Each trusted proxy appends the address it saw to X-Forwarded-For, so with N trusted hops

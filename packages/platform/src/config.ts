@@ -57,6 +57,11 @@ const schema = z.object({
   webPort: port.default(3000),
   servicePort: port.default(4001),
   publicUrl: z.url().default('http://localhost:3000'),
+  /** Extra browser origins allowed to call the gateway (besides PUBLIC_URL's). */
+  allowedOrigins: z
+    .union([z.array(z.string()), z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))])
+    .pipe(z.array(z.url().transform((u) => new URL(u).origin)))
+    .default([]),
   gatewayUrl: z.url().optional(),
   subgraphUrls: urlMap.default({}),
   gatewaySecret: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -105,6 +110,7 @@ export const envNames: Record<keyof Config, string> = {
   webPort: 'WEB_PORT',
   servicePort: 'SERVICE_PORT',
   publicUrl: 'PUBLIC_URL',
+  allowedOrigins: 'ALLOWED_ORIGINS',
   gatewayUrl: 'GATEWAY_URL',
   subgraphUrls: 'SUBGRAPH_URLS',
   gatewaySecret: 'GATEWAY_SECRET',
