@@ -148,6 +148,19 @@ describe.each(modes)('auth service (%s)', (mode) => {
     expect(codeOf(await p.gql(q))).toBe('UNAUTHENTICATED');
   });
 
+  it.runIf(run)('makes exactly one instance admin when the first sign-ups race', async () => {
+    const fresh = await startTestPlatform(mode);
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => fresh.gql(SIGN_UP, { input: { email: `racer${i}@example.com`, password: pw, handle: `racer${i}`, displayName: 'R', delivery: 'BEARER' } })),
+      );
+      expect(results.every((r) => !r.errors)).toBe(true);
+      expect(results.filter((r) => r.data.signUp.account.isInstanceAdmin)).toHaveLength(1);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
   it.runIf(run)('publishes account events through the outbox to the event log', async () => {
     const seen: string[] = [];
     const sub = await p.infra.eventLog.consume({
