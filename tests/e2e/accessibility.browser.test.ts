@@ -11,31 +11,15 @@
  * Needs Chromium (`apt-get install -y chromium`) and builds the web app first if it has no production build.
  * Without Chromium the test is skipped locally but FAILS under CI=true.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCircles } from '@circles/server/embedded';
+import { browserTestsRun, ensureWebBuild, launchChromium } from '@circles/testing';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const isCI = process.env.CI === 'true' || process.env.CI === '1';
-const haveChromium = existsSync(CHROMIUM);
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const webDir = path.join(repoRoot, 'apps/web');
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const admin = { email: 'grace@example.com', password: 'a long passphrase for circles 42', handle: 'grace', displayName: 'Grace Hopper' };
@@ -55,9 +39,7 @@ const PAGES = [
 ];
 const NOT_FOUND = '/no-such-page';
 
-// Locally a machine without Chromium skips; in CI a missing browser is a failure, never a silent skip.
-const suite = haveChromium || isCI ? describe : describe.skip;
-
+// Locally a machine without Chromium skips (browserTestsRun); in CI a missing browser is a failure, never a silent skip.
 interface AxeResult {
   violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
 }
@@ -119,7 +101,7 @@ async function tabTo(page: Page, tag: string, name: string, { maxTabs = 30, key 
   throw new Error(`Tab never reached ${tag} "${name}"; it visited: ${path.join(' -> ')}`);
 }
 
-suite('accessibility in the browser', () => {
+describe.runIf(browserTestsRun)('accessibility in the browser', () => {
   let circles: Awaited<ReturnType<typeof startCircles>> | undefined;
   let browser: Browser;
   let dataDir: string | undefined;
@@ -129,15 +111,12 @@ suite('accessibility in the browser', () => {
   let mailMessagePath: string;
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium chromium-driver`);
-    if (!existsSync(path.join(webDir, '.next', 'BUILD_ID'))) {
-      execFileSync('npm', ['run', 'build', '-w', '@circles/web'], { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
-    }
+    ensureWebBuild();
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'circles-a11y-'));
     circles = await startCircles({ dataDir });
     const base = circles.webUrl;
     url = (p) => new URL(p, base).toString();
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     signedOut = await browser.newContext();
     signedIn = await browser.newContext();
 

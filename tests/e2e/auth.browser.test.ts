@@ -6,52 +6,31 @@
  * Needs Chromium (`apt-get install -y chromium`) and builds the web app first if it has no production build.
  * Without Chromium the test is skipped locally but FAILS under CI=true.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCircles } from '@circles/server/embedded';
+import { browserTestsRun, ensureWebBuild, launchChromium } from '@circles/testing';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const isCI = process.env.CI === 'true' || process.env.CI === '1';
-const haveChromium = existsSync(CHROMIUM);
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const webDir = path.join(repoRoot, 'apps/web');
 
 const user = { email: 'ada@example.com', password: 'a long passphrase for circles 42', handle: 'ada', displayName: 'Ada Lovelace' };
 
-// Locally a machine without Chromium skips; in CI a missing browser is a failure, never a silent skip.
-const suite = haveChromium || isCI ? describe : describe.skip;
-
-suite('auth in the browser', () => {
+// Locally a machine without Chromium skips (browserTestsRun); in CI a missing browser is a failure, never a silent skip.
+describe.runIf(browserTestsRun)('auth in the browser', () => {
   let circles: Awaited<ReturnType<typeof startCircles>> | undefined;
   let browser: Browser | undefined;
   let dataDir: string | undefined;
   let url: (p: string) => string;
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium chromium-driver`);
-    if (!existsSync(path.join(webDir, '.next', 'BUILD_ID'))) {
-      execFileSync('npm', ['run', 'build', '-w', '@circles/web'], { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
-    }
+    ensureWebBuild();
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'circles-e2e-'));
     circles = await startCircles({ dataDir });
     const base = circles.webUrl;
     url = (p) => new URL(p, base).toString();
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   }, 240_000);
 
   afterAll(async () => {

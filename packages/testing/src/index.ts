@@ -3,3 +3,4 @@ export * from './databases.ts';
 export * from './platform.ts';
 export * from './services.ts';
 export * from './processes.ts';
+export * from './browser.ts';

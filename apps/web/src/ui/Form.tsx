@@ -129,6 +129,9 @@ export function Form({ controller, children, className, 'aria-label': ariaLabel 
   return (
     <form
       ref={controller.formRef}
+      // Before the page's scripts load a submit would be a browser GET, putting the password in the URL (history,
+      // logs). POST keeps fields in the body; once hydrated, onSubmit handles everything.
+      method="post"
       noValidate
       onSubmit={controller.onSubmit}
       onInput={controller.onInput}
