@@ -8,8 +8,7 @@ import { serviceNames } from '@circles/platform';
 import { composeSupergraph } from '@circles/gateway/compose';
 import { loadServices } from './registry.ts';
 
-export const supergraphPath = new URL('../../../schema/supergraph.graphql', import.meta.url);
-export const apiSchemaPath = new URL('../../../schema/api.graphql', import.meta.url);
+export { apiSchemaPath, supergraphPath } from './paths.ts';
 
 export async function composeAll() {
   const services = await loadServices(serviceNames);

@@ -24,7 +24,7 @@ import {
 import { createGateway, type Gateway, type InProcessExecutor } from '@circles/gateway';
 import { sql } from 'kysely';
 import { loadServices } from './registry.ts';
-import { supergraphPath } from './compose.ts';
+import { supergraphPath } from './paths.ts';
 
 export interface Host {
   readonly config: Config;
@@ -44,6 +44,8 @@ export async function startHost(config: Config, log: Logger, opts: { database?: 
   const serviceRoles = config.roles.filter((r): r is ServiceName => (serviceNames as readonly string[]).includes(r));
   // A web-only process keeps no state: it renders pages and forwards /graphql, so it needs no infrastructure.
   const needsInfra = serviceRoles.length > 0 || config.roles.includes('gateway');
+  const webApp = config.roles.includes('web') ? prepareWeb(config) : null;
+  webApp?.catch(() => {}); // awaited below; this only keeps an early failure elsewhere from leaving it unhandled
   const infra = needsInfra ? await createInfrastructure(config, log, { database: serviceRoles.length > 0 ? (opts.database ?? true) : false }) : null;
   const stoppers: (() => Promise<void>)[] = [];
   const servers: Host['servers'] = {};
@@ -76,7 +78,7 @@ export async function startHost(config: Config, log: Logger, opts: { database?: 
     }
 
     if (config.roles.includes('web')) {
-      const server = await startWeb(config, gateway, log, servers.gateway?.port);
+      const server = await serveWeb(config, await webApp!, gateway, log, servers.gateway?.port);
       servers.web = server;
       stoppers.push(() => server.close(config.shutdownGraceMs));
     }
@@ -176,20 +178,14 @@ function withHealth(handler: http.RequestListener, infra: Infrastructure): http.
   };
 }
 
-/**
- * The Next.js web app, served from its production build. `/graphql` on the web origin goes to the gateway, so
- * the browser talks to one origin and the session cookie stays first-party.
- */
-async function startWeb(config: Config, gateway: Gateway | null, log: Logger, localGatewayPort?: number): Promise<RunningServer> {
+/** Loads the web app's production build. Started first thing, so it overlaps opening the database. */
+async function prepareWeb(config: Config): Promise<http.RequestListener> {
   const webDir = new URL('../../web/', import.meta.url).pathname;
-  const gatewayUrl = config.gatewayUrl ?? `http://127.0.0.1:${localGatewayPort ?? config.gatewayPort}`;
-  process.env.GATEWAY_URL = gatewayUrl;
   const requireFromWeb = createRequire(webDir + 'package.json');
   const nextModule = requireFromWeb('next') as { default?: unknown } | ((o: unknown) => unknown);
   const createNext = (typeof nextModule === 'function' ? nextModule : (nextModule as { default: unknown }).default) as (o: object) => {
     prepare(): Promise<void>;
     getRequestHandler(): http.RequestListener;
-    close?(): Promise<void>;
   };
   const app = createNext({ dev: false, dir: webDir, hostname: 'localhost', port: config.webPort, quiet: true });
   try {
@@ -197,7 +193,17 @@ async function startWeb(config: Config, gateway: Gateway | null, log: Logger, lo
   } catch (err) {
     throw new Error(`The web app has no production build (run "npm start", which builds it, or "npm run build -w @circles/web"): ${(err as Error).message}`);
   }
-  const handle = app.getRequestHandler();
+  return app.getRequestHandler();
+}
+
+/**
+ * Serves the web app. `/graphql` on the web origin goes to the gateway, so the browser talks to one origin and
+ * the session cookie stays first-party.
+ */
+async function serveWeb(config: Config, handle: http.RequestListener, gateway: Gateway | null, log: Logger, localGatewayPort?: number): Promise<RunningServer> {
+  const gatewayUrl = config.gatewayUrl ?? `http://127.0.0.1:${localGatewayPort ?? config.gatewayPort}`;
+  // Server components read it per request to call the gateway with the visitor's cookie.
+  process.env.GATEWAY_URL = gatewayUrl;
   const forward = gateway ? (gateway.runtime as unknown as http.RequestListener) : proxyTo(gatewayUrl, log);
   return listen(
     (req, res) => {

@@ -1,5 +1,4 @@
 import { createGatewayRuntime, type GatewayPlugin } from '@graphql-hive/gateway-runtime';
-import httpTransport from '@graphql-mesh/transport-http';
 import type { Transport } from '@graphql-mesh/transport-common';
 import {
   type Config,
@@ -157,7 +156,8 @@ export function createGateway(opts: GatewayOptions) {
 
   const runtime = createGatewayRuntime({
     supergraph: opts.supergraphSdl,
-    transports: opts.inProcess ? { http: inProcessTransport } : { http: httpTransport },
+    // The HTTP transport is loaded only by a gateway that uses it.
+    transports: opts.inProcess ? { http: inProcessTransport } : { http: import('@graphql-mesh/transport-http') },
     transportEntries: opts.inProcess
       ? undefined
       : Object.fromEntries(Object.entries(config.subgraphUrls).map(([name, location]) => [name, { location }])),

@@ -1,4 +1,3 @@
-export * from './compose.ts';
 export * from './cookies.ts';
 export * from './gateway.ts';
 export * from './limits.ts';
