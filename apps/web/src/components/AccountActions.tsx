@@ -15,6 +15,7 @@ import { browserClient } from '@/lib/browser-api';
 import { useAction } from '@/lib/use-action';
 import { Alert, Badge, Button, EmptyState, Form, TextField, useForm, type FormValues } from '@/ui';
 import { LocalTime } from './LocalTime';
+import { NewPasswordField } from './NewPasswordField';
 
 export interface SessionView {
   id: string;
@@ -175,15 +176,7 @@ export function ChangePasswordForm() {
           required
           {...form.fieldState('currentPassword')}
         />
-        <TextField
-          name="newPassword"
-          label={t('field.newPassword')}
-          type="password"
-          autoComplete="new-password"
-          required
-          description={t('signup.passwordHint')}
-          {...form.fieldState('newPassword')}
-        />
+        <NewPasswordField form={form} name="newPassword" label={t('field.newPassword')} />
         <div>
           <Button type="submit" pending={form.pending}>
             {t('account.changePassword')}

@@ -5,6 +5,7 @@ import { useCallback, useState } from 'react';
 import { LogInDocument, RequestPasswordResetDocument, ResetPasswordDocument, SignUpDocument } from '@circles/client';
 import { t } from '@/i18n';
 import { browserClient } from '@/lib/browser-api';
+import { NewPasswordField } from './NewPasswordField';
 import { Alert, Button, Form, TextField, useForm, type FormValues } from '@/ui';
 
 /** A full page load after signing in or out, so every server-rendered part sees the new session. */
@@ -35,15 +36,7 @@ export function SignUpForm() {
         {...form.fieldState('handle')}
       />
       <TextField name="displayName" label={t('field.displayName')} autoComplete="name" required {...form.fieldState('displayName')} />
-      <TextField
-        name="password"
-        label={t('field.password')}
-        type="password"
-        autoComplete="new-password"
-        required
-        description={t('signup.passwordHint')}
-        {...form.fieldState('password')}
-      />
+      <NewPasswordField form={form} name="password" label={t('field.password')} />
       <Button type="submit" pending={form.pending} className="c-button--block">
         {t('signup.submit')}
       </Button>
@@ -124,15 +117,7 @@ export function ResetPasswordForm({ token }: { token: string }) {
   }
   return (
     <Form controller={form}>
-      <TextField
-        name="newPassword"
-        label={t('field.newPassword')}
-        type="password"
-        autoComplete="new-password"
-        required
-        description={t('signup.passwordHint')}
-        {...form.fieldState('newPassword')}
-      />
+      <NewPasswordField form={form} name="newPassword" label={t('field.newPassword')} />
       <Button type="submit" pending={form.pending} className="c-button--block">
         {t('reset.submit')}
       </Button>
