@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { serviceNames } from '@circles/platform';
 import {
   checkTarget,
   load,
@@ -39,7 +40,7 @@ const scratch = await mkdtemp(path.join(os.tmpdir(), 'circles-bench-'));
 async function coldStart() {
   // A web app without a finished production build cannot start, so look for the build's BUILD_ID.
   const web = existsSync(path.join(repoRoot, 'apps/web/.next/BUILD_ID'));
-  const roles = web ? 'gateway,auth,web' : 'gateway,auth';
+  const roles = ['gateway', ...serviceNames, ...(web ? ['web'] : [])].join(',');
   const dataDir = path.join(scratch, 'cold-start');
   say(`cold start: CIRCLES_ROLES=${roles}${web ? '' : ' (apps/web has no production build)'}; initialising ${dataDir}`);
   const init = await timeStart(dataDir, roles);

@@ -14,6 +14,7 @@ import {
   listen,
   loadConfig,
   Outbox,
+  serviceNames,
 } from '@circles/platform';
 import { startCircles } from '@circles/server/embedded';
 import { loadServices } from '@circles/server/registry';
@@ -37,7 +38,7 @@ const { infra } = circles;
 
 // A second auth instance built the way apps/server/src/host.ts builds one, minus the outbox relay and event
 // consumers (the embedded host already runs those; `me` needs neither).
-const config = loadConfig({ CIRCLES_ENV: 'test', LOG_LEVEL: 'warn' }, { dataDir, host: '127.0.0.1', roles: ['gateway', 'auth'] });
+const config = loadConfig({ CIRCLES_ENV: 'test', LOG_LEVEL: 'warn' }, { dataDir, host: '127.0.0.1', roles: ['gateway', ...serviceNames] });
 const log = createLogger('warn', { app: 'circles-bench', service: 'auth' });
 const [auth] = await loadServices(['auth']);
 const instance = await auth!.create({

@@ -1,4 +1,4 @@
-import { type ConfigInput, createLogger, type Database, type Infrastructure, loadConfig, type LogLevel } from '@circles/platform';
+import { type ConfigInput, createLogger, type Database, type Infrastructure, loadConfig, type LogLevel, serviceNames } from '@circles/platform';
 import { createServer } from 'node:net';
 import { type Host, startHost } from './host.ts';
 
@@ -27,7 +27,7 @@ export async function startCircles(
       webPort,
       publicUrl: `http://localhost:${webPort}`,
       host: '127.0.0.1',
-      roles: opts.web === false ? ['gateway', 'auth'] : undefined,
+      roles: opts.web === false ? ['gateway', ...serviceNames] : undefined,
       ...opts.overrides,
     },
   );

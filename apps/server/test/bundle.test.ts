@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { serviceNames } from '@circles/platform';
 import { gqlClient, waitReady } from '@circles/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain ESM build script without types
@@ -21,7 +22,7 @@ describe('server bundle', () => {
     const port = await freePort();
     const child = spawn(process.execPath, ['--enable-source-maps', 'apps/server/dist/main.mjs'], {
       cwd: root,
-      env: { PATH: process.env.PATH, DATA_DIR: dataDir, CIRCLES_ROLES: 'gateway,auth', GATEWAY_PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+      env: { PATH: process.env.PATH, DATA_DIR: dataDir, CIRCLES_ROLES: ['gateway', ...serviceNames].join(','), GATEWAY_PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

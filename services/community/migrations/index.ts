@@ -1,0 +1,73 @@
+import type { Migrations } from '@circles/platform';
+import { sql } from 'kysely';
+
+/** The community service's own schema ("community"). Users live in auth; here only ids and a profile projection. */
+export const migrations: Migrations = {
+  '0001_communities': {
+    async up(db) {
+      await sql`create table community.communities (
+        id uuid primary key,
+        slug text not null,
+        name text not null,
+        description text not null default '',
+        category text,
+        language text not null default 'en',
+        visibility text not null check (visibility in ('listed', 'unlisted', 'private')),
+        owner_id uuid not null,
+        archived_at timestamptz,
+        -- The audit chain's head, so deleting the newest records is detected too.
+        audit_head_sequence integer not null default 0,
+        audit_head_hash text not null default 'genesis',
+        created_at timestamptz not null default now(),
+        updated_at timestamptz not null default now()
+      )`.execute(db);
+      await sql`create unique index communities_slug_key on community.communities (lower(slug))`.execute(db);
+      await sql`create index communities_listed on community.communities (created_at desc) where visibility = 'listed' and archived_at is null`.execute(db);
+
+      await sql`create table community.spaces (
+        id uuid primary key,
+        community_id uuid not null references community.communities(id) on delete cascade,
+        kind text not null check (kind in ('public_center', 'circle')),
+        name text not null,
+        created_at timestamptz not null default now()
+      )`.execute(db);
+      await sql`create unique index spaces_one_public_center on community.spaces (community_id) where kind = 'public_center'`.execute(db);
+
+      await sql`create table community.members (
+        community_id uuid not null references community.communities(id) on delete cascade,
+        user_id uuid not null,
+        role text not null check (role in ('owner', 'admin', 'moderator', 'member')),
+        joined_at timestamptz not null default now(),
+        primary key (community_id, user_id)
+      )`.execute(db);
+      await sql`create index members_user on community.members (user_id)`.execute(db);
+
+      // Projection of auth's public profiles, fed by auth's events: lets the member directory search names
+      // without reading another service's tables.
+      await sql`create table community.user_profiles (
+        user_id uuid primary key,
+        handle text not null,
+        display_name text not null,
+        updated_at timestamptz not null default now()
+      )`.execute(db);
+
+      // Hash-chained audit trail: each record's hash covers its content and the previous record's hash.
+      await sql`create table community.audit_log (
+        id uuid primary key,
+        community_id uuid not null,
+        sequence integer not null,
+        actor_id uuid not null,
+        action text not null,
+        target_type text not null,
+        target_id text not null,
+        before jsonb,
+        after jsonb,
+        ip text,
+        occurred_at timestamptz not null,
+        prev_hash text not null,
+        hash text not null,
+        unique (community_id, sequence)
+      )`.execute(db);
+    },
+  },
+};

@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { defineService } from '@circles/platform';
+import { parse } from 'graphql';
+import { migrations } from '../migrations/index.ts';
+import type { CommunityDb } from './repo.ts';
+import { createCommunityResolvers } from './resolvers.ts';
+import { CommunityService } from './service.ts';
+
+export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+
+export const communityService = defineService({
+  name: 'community',
+  typeDefs,
+  migrations,
+  create(deps) {
+    const service = new CommunityService(deps);
+    return {
+      resolvers: createCommunityResolvers(service),
+      eventHandlers: {
+        // The member directory searches names from auth's public profiles, kept here as a projection.
+        'auth.user.registered': (event, trx) => service.applyProfile(trx as CommunityDb, event.payload as { userId: string; handle: string; displayName: string }),
+      },
+    };
+  },
+});
+
+export { CommunityService } from './service.ts';
+export { verifyChain } from './audit.ts';
+export default communityService;

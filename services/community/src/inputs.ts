@@ -1,0 +1,38 @@
+import { badInput } from '@circles/platform';
+import { z } from 'zod';
+
+const name = z.string().trim().min(2, 'Community names are at least 2 characters.').max(80, 'Community names are at most 80 characters.');
+const slug = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(3, 'Addresses are at least 3 characters.')
+  .max(48, 'Addresses are at most 48 characters.')
+  .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'Addresses may contain lowercase letters, digits and single hyphens.');
+const description = z.string().trim().max(2000, 'Descriptions are at most 2000 characters.');
+const category = z.string().trim().max(40, 'Categories are at most 40 characters.').nullable();
+const language = z.string().trim().regex(/^[a-z]{2,3}(-[A-Z]{2})?$/, 'Use a language code such as en or pt-BR.');
+const visibility = z.enum(['LISTED', 'UNLISTED', 'PRIVATE']).transform((v) => v.toLowerCase() as 'listed' | 'unlisted' | 'private');
+
+export const createCommunityInput = z.object({
+  name,
+  slug,
+  description: description.default(''),
+  category: category.optional().default(null),
+  language: language.default('en'),
+  visibility: visibility.default('listed'),
+});
+export const updateCommunityInput = z
+  .object({ name, description, category, language, visibility })
+  .partial()
+  .refine((o) => Object.values(o).some((v) => v !== undefined), 'Nothing to change.');
+
+/** Slugs that would collide with app routes. */
+export const reservedSlugs = new Set(['new', 'admin', 'api', 'graphql', 'settings', 'account', 'login', 'signup', 'c', 'communities', 'explore']);
+
+export function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.output<T> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  throw badInput(issue.message, issue.path.map(String).join('.') || undefined);
+}

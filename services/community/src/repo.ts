@@ -1,0 +1,193 @@
+import { type Generated, type Kysely, type Selectable, sql } from 'kysely';
+import { type AuditContent, auditHash, GENESIS, type StoredAudit } from './audit.ts';
+import type { Role, Visibility } from './policy.ts';
+
+interface CommunitiesTable {
+  id: string;
+  slug: string;
+  name: string;
+  description: string;
+  category: string | null;
+  language: string;
+  visibility: Visibility;
+  owner_id: string;
+  archived_at: Date | null;
+  audit_head_sequence: Generated<number>;
+  audit_head_hash: Generated<string>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+export type CommunityRow = Selectable<CommunitiesTable>;
+
+export interface CommunityTables {
+  'community.communities': CommunitiesTable;
+  'community.spaces': { id: string; community_id: string; kind: 'public_center' | 'circle'; name: string; created_at: Generated<Date> };
+  'community.members': { community_id: string; user_id: string; role: Role; joined_at: Generated<Date> };
+  'community.user_profiles': { user_id: string; handle: string; display_name: string; updated_at: Generated<Date> };
+  'community.audit_log': {
+    id: string;
+    community_id: string;
+    sequence: number;
+    actor_id: string;
+    action: string;
+    target_type: string;
+    target_id: string;
+    before: unknown;
+    after: unknown;
+    ip: string | null;
+    occurred_at: Date;
+    prev_hash: string;
+    hash: string;
+  };
+}
+export type CommunityDb = Kysely<CommunityTables>;
+
+/** Only this file writes SQL for the community schema. */
+export class CommunityRepository {
+  constructor(readonly db: CommunityDb) {}
+
+  transaction<T>(fn: (trx: CommunityDb) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(fn);
+  }
+
+  async insertCommunity(trx: CommunityDb, row: Omit<CommunityRow, 'archived_at' | 'audit_head_sequence' | 'audit_head_hash' | 'created_at' | 'updated_at'>, publicCenterId: string) {
+    const community = await trx.insertInto('community.communities').values({ ...row, archived_at: null }).returningAll().executeTakeFirstOrThrow();
+    await trx.insertInto('community.spaces').values({ id: publicCenterId, community_id: row.id, kind: 'public_center', name: 'Public Center' }).execute();
+    await trx.insertInto('community.members').values({ community_id: row.id, user_id: row.owner_id, role: 'owner' }).execute();
+    return community;
+  }
+
+  async updateCommunity(trx: CommunityDb, id: string, patch: Partial<Pick<CommunityRow, 'name' | 'description' | 'category' | 'language' | 'visibility'>>) {
+    return trx.updateTable('community.communities').set({ ...patch, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  }
+
+  byId(id: string, trx: CommunityDb = this.db) {
+    return trx.selectFrom('community.communities').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  bySlug(slug: string) {
+    return this.db.selectFrom('community.communities').selectAll().where(sql`lower(slug)`, '=', slug.toLowerCase()).executeTakeFirst();
+  }
+
+  listed(limit: number) {
+    return this.db.selectFrom('community.communities').selectAll().where('visibility', '=', 'listed').where('archived_at', 'is', null).orderBy('created_at', 'desc').limit(limit).execute();
+  }
+
+  ofUser(userId: string) {
+    return this.db
+      .selectFrom('community.communities as c')
+      .innerJoin('community.members as m', 'm.community_id', 'c.id')
+      .selectAll('c')
+      .where('m.user_id', '=', userId)
+      .orderBy('m.joined_at', 'desc')
+      .execute();
+  }
+
+  publicCenter(communityId: string) {
+    return this.db.selectFrom('community.spaces').selectAll().where('community_id', '=', communityId).where('kind', '=', 'public_center').executeTakeFirstOrThrow();
+  }
+
+  space(id: string) {
+    return this.db.selectFrom('community.spaces').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async role(communityId: string, userId: string, trx: CommunityDb = this.db): Promise<Role | null> {
+    const row = await trx.selectFrom('community.members').select('role').where('community_id', '=', communityId).where('user_id', '=', userId).executeTakeFirst();
+    return row?.role ?? null;
+  }
+
+  async memberCount(communityId: string): Promise<number> {
+    const row = await this.db.selectFrom('community.members').select((eb) => eb.fn.countAll<number>().as('n')).where('community_id', '=', communityId).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Inserts the membership unless it exists; true when the user was not a member before. */
+  async addMember(trx: CommunityDb, communityId: string, userId: string, role: Role): Promise<boolean> {
+    const r = await trx.insertInto('community.members').values({ community_id: communityId, user_id: userId, role }).onConflict((oc) => oc.columns(['community_id', 'user_id']).doNothing()).returning('user_id').execute();
+    return r.length > 0;
+  }
+
+  async removeMember(trx: CommunityDb, communityId: string, userId: string): Promise<boolean> {
+    const r = await trx.deleteFrom('community.members').where('community_id', '=', communityId).where('user_id', '=', userId).returning('user_id').execute();
+    return r.length > 0;
+  }
+
+  /** Members with the given search over the profile projection (handle or display name). */
+  members(communityId: string, search: string | null, limit: number) {
+    let q = this.db
+      .selectFrom('community.members as m')
+      .leftJoin('community.user_profiles as p', 'p.user_id', 'm.user_id')
+      .select(['m.user_id', 'm.role', 'm.joined_at'])
+      .where('m.community_id', '=', communityId)
+      .orderBy('m.joined_at')
+      .limit(limit);
+    if (search) {
+      const like = `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      q = q.where((eb) => eb.or([eb(sql`lower(p.handle)`, 'like', like), eb(sql`lower(p.display_name)`, 'like', like)]));
+    }
+    return q.execute();
+  }
+
+  async upsertProfile(trx: CommunityDb, p: { userId: string; handle: string; displayName: string }) {
+    await trx
+      .insertInto('community.user_profiles')
+      .values({ user_id: p.userId, handle: p.handle, display_name: p.displayName })
+      .onConflict((oc) => oc.column('user_id').doUpdateSet({ handle: p.handle, display_name: p.displayName, updated_at: new Date() }))
+      .execute();
+  }
+
+  /** Appends to a community's audit chain. Serialised per community so sequence numbers and hashes stay a chain. */
+  async appendAudit(trx: CommunityDb, entry: Omit<AuditContent, 'sequence' | 'occurredAt'>): Promise<void> {
+    await sql`select pg_advisory_xact_lock(hashtext(${'audit:' + entry.communityId}))`.execute(trx);
+    const head = await trx.selectFrom('community.communities').select(['audit_head_sequence', 'audit_head_hash']).where('id', '=', entry.communityId).executeTakeFirstOrThrow();
+    const content: AuditContent = { ...entry, sequence: head.audit_head_sequence + 1, occurredAt: new Date().toISOString() };
+    const prevHash = head.audit_head_sequence === 0 ? GENESIS : head.audit_head_hash;
+    const hash = auditHash(prevHash, content);
+    await trx
+      .insertInto('community.audit_log')
+      .values({
+        id: crypto.randomUUID(),
+        community_id: content.communityId,
+        sequence: content.sequence,
+        actor_id: content.actorId,
+        action: content.action,
+        target_type: content.targetType,
+        target_id: content.targetId,
+        before: content.before === null ? null : JSON.stringify(content.before),
+        after: content.after === null ? null : JSON.stringify(content.after),
+        ip: content.ip,
+        occurred_at: new Date(content.occurredAt),
+        prev_hash: prevHash,
+        hash,
+      })
+      .execute();
+    await trx.updateTable('community.communities').set({ audit_head_sequence: content.sequence, audit_head_hash: hash }).where('id', '=', entry.communityId).execute();
+  }
+
+  async auditRecords(communityId: string, opts: { action?: string; limit?: number; order: 'asc' | 'desc' }): Promise<(StoredAudit & { id: string })[]> {
+    let q = this.db.selectFrom('community.audit_log').selectAll().where('community_id', '=', communityId).orderBy('sequence', opts.order);
+    if (opts.action) q = q.where('action', '=', opts.action);
+    if (opts.limit) q = q.limit(opts.limit);
+    const rows = await q.execute();
+    return rows.map((r) => ({
+      id: r.id,
+      communityId: r.community_id,
+      sequence: r.sequence,
+      actorId: r.actor_id,
+      action: r.action,
+      targetType: r.target_type,
+      targetId: r.target_id,
+      before: r.before ?? null,
+      after: r.after ?? null,
+      ip: r.ip,
+      occurredAt: new Date(r.occurred_at).toISOString(),
+      prevHash: r.prev_hash,
+      hash: r.hash,
+    }));
+  }
+
+  async auditHead(communityId: string) {
+    const row = await this.db.selectFrom('community.communities').select(['audit_head_sequence', 'audit_head_hash']).where('id', '=', communityId).executeTakeFirst();
+    return row ? { sequence: row.audit_head_sequence, hash: row.audit_head_hash } : null;
+  }
+}

@@ -1,0 +1,78 @@
+import type { RequestContext, Resolvers } from '@circles/platform';
+import type { CommunityRow } from './repo.ts';
+import type { CommunityService } from './service.ts';
+
+const upper = <T extends string>(v: T) => v.toUpperCase();
+
+function toCommunity(c: CommunityRow) {
+  return {
+    id: c.id,
+    slug: c.slug,
+    name: c.name,
+    description: c.description,
+    category: c.category,
+    language: c.language,
+    visibility: upper(c.visibility),
+    owner: { id: c.owner_id },
+    archived: c.archived_at !== null,
+    createdAt: c.created_at,
+  };
+}
+
+export function createCommunityResolvers(svc: CommunityService): Resolvers {
+  const community = async (c: CommunityRow | null) => (c ? toCommunity(c) : null);
+  return {
+    Community: {
+      __resolveReference: async (ref: { id: string }, ctx: RequestContext) => community(await svc.byId(ref.id, ctx.identity)),
+      memberCount: (c: { id: string }) => svc.repo.memberCount(c.id),
+      viewerRole: async (c: { id: string }, _: unknown, ctx: RequestContext) => {
+        const role = await svc.roleOf(c.id, ctx.identity.userId);
+        return role ? upper(role) : null;
+      },
+      publicCenter: async (c: { id: string }) => {
+        const s = await svc.repo.publicCenter(c.id);
+        return { id: s.id, kind: 'PUBLIC_CENTER', name: s.name, communityId: s.community_id };
+      },
+    },
+    Space: {
+      __resolveReference: async (ref: { id: string }, ctx: RequestContext) => {
+        const s = await svc.repo.space(ref.id);
+        if (!s || !(await svc.byId(s.community_id, ctx.identity))) return null;
+        return { id: s.id, kind: upper(s.kind), name: s.name, communityId: s.community_id };
+      },
+      community: async (s: { communityId: string }, _: unknown, ctx: RequestContext) => community(await svc.byId(s.communityId, ctx.identity)),
+    },
+    Query: {
+      community: async (_: unknown, args: { slug: string }, ctx: RequestContext) => community(await svc.bySlug(args.slug, ctx.identity)),
+      communities: async (_: unknown, args: { first: number }) => (await svc.directory(args.first)).map(toCommunity),
+      myCommunities: async (_: unknown, __: unknown, ctx: RequestContext) => (await svc.mine(ctx.identity)).map(toCommunity),
+      communityMembers: async (_: unknown, args: { communityId: string; search?: string | null; first: number }, ctx: RequestContext) =>
+        (await svc.members(args.communityId, args.search ?? null, args.first, ctx.identity)).map((m) => ({ user: { id: m.user_id }, role: upper(m.role), joinedAt: m.joined_at })),
+      auditLog: async (_: unknown, args: { communityId: string; action?: string | null; first: number }, ctx: RequestContext) =>
+        (await svc.auditLog(args.communityId, ctx.identity, { action: args.action ?? undefined, limit: args.first })).map((r) => ({
+          id: r.id,
+          sequence: r.sequence,
+          actor: { id: r.actorId },
+          action: r.action,
+          targetType: r.targetType,
+          targetId: r.targetId,
+          before: r.before === null ? null : JSON.stringify(r.before),
+          after: r.after === null ? null : JSON.stringify(r.after),
+          ip: r.ip,
+          occurredAt: r.occurredAt,
+        })),
+      verifyAuditChain: async (_: unknown, args: { communityId: string }, ctx: RequestContext) => {
+        const v = await svc.verifyAudit(args.communityId, ctx.identity);
+        return v.valid
+          ? { valid: true, recordsChecked: v.checked, firstInvalidSequence: null, reason: null }
+          : { valid: false, recordsChecked: v.checked, firstInvalidSequence: v.firstInvalidSequence, reason: v.reason };
+      },
+    },
+    Mutation: {
+      createCommunity: async (_: unknown, args: { input: unknown }, ctx: RequestContext) => toCommunity(await svc.create(args.input, ctx.identity)),
+      updateCommunity: async (_: unknown, args: { id: string; input: unknown }, ctx: RequestContext) => toCommunity(await svc.update(args.id, args.input, ctx.identity)),
+      joinCommunity: async (_: unknown, args: { id: string }, ctx: RequestContext) => toCommunity(await svc.join(args.id, ctx.identity)),
+      leaveCommunity: (_: unknown, args: { id: string }, ctx: RequestContext) => svc.leave(args.id, ctx.identity),
+    },
+  };
+}
