@@ -70,4 +70,19 @@ export const migrations: Migrations = {
       )`.execute(db);
     },
   },
+  '0002_moderation': {
+    async up(db) {
+      // A timed-out member stays a member but cannot take part (post, comment, chat, speak) until then.
+      await sql`alter table community.members add column timed_out_until timestamptz, add column timeout_reason text`.execute(db);
+      await sql`create table community.bans (
+        community_id uuid not null references community.communities(id) on delete cascade,
+        user_id uuid not null,
+        reason text not null default '',
+        expires_at timestamptz,
+        banned_by uuid not null,
+        created_at timestamptz not null default now(),
+        primary key (community_id, user_id)
+      )`.execute(db);
+    },
+  },
 };

@@ -8,4 +8,15 @@ export const communityErrors = {
   privateCommunity: () => new DomainError('FORBIDDEN', 'This community is private: ask a member for an invite.'),
   ownerCannotLeave: () => new DomainError('BAD_USER_INPUT', 'Transfer ownership before leaving your community.'),
   archived: () => new DomainError('BAD_USER_INPUT', 'This community is archived.'),
+  notMember: () => new DomainError('NOT_FOUND', 'That person is not a member of this community.'),
+  outranked: () => new DomainError('FORBIDDEN', 'You can only manage members ranked below you.'),
+  useTransfer: () => new DomainError('BAD_USER_INPUT', 'Use "transfer ownership" to make someone the owner.'),
+  ownerOnly: () => new DomainError('FORBIDDEN', 'Only the owner can do that.'),
+  alreadyOwner: () => new DomainError('BAD_USER_INPUT', 'You already own this community.'),
+  confirmSlug: () => new DomainError('BAD_USER_INPUT', "Type the community's address to confirm.", { field: 'confirmSlug' }),
+  badDuration: (field: string) => new DomainError('BAD_USER_INPUT', 'That duration is out of range.', { field }),
+  banned: (until: Date | null) =>
+    new DomainError('FORBIDDEN', until ? `You are banned from this community until ${until.toISOString()}.` : 'You are banned from this community.', {
+      bannedUntil: until?.toISOString() ?? null,
+    }),
 };

@@ -32,3 +32,15 @@ export type Visibility = 'listed' | 'unlisted' | 'private';
 
 /** Private communities are invisible to non-members; listed and unlisted ones can be seen by anyone with the link. */
 export const canSee = (visibility: Visibility, role: Role | null): boolean => visibility !== 'private' || role !== null;
+
+/** Who outranks whom: you manage only members below you and grant only roles below your own. */
+export const rank: Record<Role, number> = { owner: 4, admin: 3, moderator: 2, member: 1 };
+
+/** What a timed-out member loses until the timeout ends. */
+export const participation: ReadonlySet<Permission> = new Set<Permission>(['post', 'comment', 'chat', 'speak']);
+
+/** The policy: may someone with this role (and timeout) do this? */
+export function allows(role: Role | null, permission: Permission, timedOutUntil: Date | null, now = new Date()): boolean {
+  if (!roleAllows(role, permission)) return false;
+  return !(timedOutUntil && timedOutUntil > now && participation.has(permission));
+}

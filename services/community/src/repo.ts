@@ -22,7 +22,8 @@ export type CommunityRow = Selectable<CommunitiesTable>;
 export interface CommunityTables {
   'community.communities': CommunitiesTable;
   'community.spaces': { id: string; community_id: string; kind: 'public_center' | 'circle'; name: string; created_at: Generated<Date> };
-  'community.members': { community_id: string; user_id: string; role: Role; joined_at: Generated<Date> };
+  'community.members': { community_id: string; user_id: string; role: Role; joined_at: Generated<Date>; timed_out_until: Date | null; timeout_reason: string | null };
+  'community.bans': { community_id: string; user_id: string; reason: string; expires_at: Date | null; banned_by: string; created_at: Generated<Date> };
   'community.user_profiles': { user_id: string; handle: string; display_name: string; updated_at: Generated<Date> };
   'community.audit_log': {
     id: string;
@@ -53,7 +54,7 @@ export class CommunityRepository {
   async insertCommunity(trx: CommunityDb, row: Omit<CommunityRow, 'archived_at' | 'audit_head_sequence' | 'audit_head_hash' | 'created_at' | 'updated_at'>, publicCenterId: string) {
     const community = await trx.insertInto('community.communities').values({ ...row, archived_at: null }).returningAll().executeTakeFirstOrThrow();
     await trx.insertInto('community.spaces').values({ id: publicCenterId, community_id: row.id, kind: 'public_center', name: 'Public Center' }).execute();
-    await trx.insertInto('community.members').values({ community_id: row.id, user_id: row.owner_id, role: 'owner' }).execute();
+    await trx.insertInto('community.members').values({ community_id: row.id, user_id: row.owner_id, role: 'owner', timed_out_until: null, timeout_reason: null }).execute();
     return community;
   }
 
@@ -103,7 +104,7 @@ export class CommunityRepository {
 
   /** Inserts the membership unless it exists; true when the user was not a member before. */
   async addMember(trx: CommunityDb, communityId: string, userId: string, role: Role): Promise<boolean> {
-    const r = await trx.insertInto('community.members').values({ community_id: communityId, user_id: userId, role }).onConflict((oc) => oc.columns(['community_id', 'user_id']).doNothing()).returning('user_id').execute();
+    const r = await trx.insertInto('community.members').values({ community_id: communityId, user_id: userId, role, timed_out_until: null, timeout_reason: null }).onConflict((oc) => oc.columns(['community_id', 'user_id']).doNothing()).returning('user_id').execute();
     return r.length > 0;
   }
 
@@ -117,7 +118,7 @@ export class CommunityRepository {
     let q = this.db
       .selectFrom('community.members as m')
       .leftJoin('community.user_profiles as p', 'p.user_id', 'm.user_id')
-      .select(['m.user_id', 'm.role', 'm.joined_at'])
+      .select(['m.user_id', 'm.role', 'm.joined_at', 'm.timed_out_until'])
       .where('m.community_id', '=', communityId)
       .orderBy('m.joined_at')
       .limit(limit);
@@ -126,6 +127,63 @@ export class CommunityRepository {
       q = q.where((eb) => eb.or([eb(sql`lower(p.handle)`, 'like', like), eb(sql`lower(p.display_name)`, 'like', like)]));
     }
     return q.execute();
+  }
+
+  member(communityId: string, userId: string, trx: CommunityDb = this.db) {
+    return trx.selectFrom('community.members').selectAll().where('community_id', '=', communityId).where('user_id', '=', userId).executeTakeFirst();
+  }
+
+  async setRole(trx: CommunityDb, communityId: string, userId: string, role: Role) {
+    return trx.updateTable('community.members').set({ role }).where('community_id', '=', communityId).where('user_id', '=', userId).returningAll().executeTakeFirstOrThrow();
+  }
+
+  async setTimeout(trx: CommunityDb, communityId: string, userId: string, until: Date, reason: string) {
+    return trx
+      .updateTable('community.members')
+      .set({ timed_out_until: until, timeout_reason: reason })
+      .where('community_id', '=', communityId)
+      .where('user_id', '=', userId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  async setOwner(trx: CommunityDb, communityId: string, ownerId: string) {
+    await trx.updateTable('community.communities').set({ owner_id: ownerId, updated_at: new Date() }).where('id', '=', communityId).execute();
+  }
+
+  async upsertBan(trx: CommunityDb, ban: { community_id: string; user_id: string; reason: string; expires_at: Date | null; banned_by: string }) {
+    return trx
+      .insertInto('community.bans')
+      .values(ban)
+      .onConflict((oc) => oc.columns(['community_id', 'user_id']).doUpdateSet({ reason: ban.reason, expires_at: ban.expires_at, banned_by: ban.banned_by, created_at: new Date() }))
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  async deleteBan(trx: CommunityDb, communityId: string, userId: string): Promise<boolean> {
+    const r = await trx.deleteFrom('community.bans').where('community_id', '=', communityId).where('user_id', '=', userId).returning('user_id').execute();
+    return r.length > 0;
+  }
+
+  /** The ban in force now, if any (an expired ban is lifted simply by no longer counting). */
+  activeBan(communityId: string, userId: string) {
+    return this.db
+      .selectFrom('community.bans')
+      .selectAll()
+      .where('community_id', '=', communityId)
+      .where('user_id', '=', userId)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
+      .executeTakeFirst();
+  }
+
+  activeBans(communityId: string) {
+    return this.db
+      .selectFrom('community.bans')
+      .selectAll()
+      .where('community_id', '=', communityId)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
+      .orderBy('created_at', 'desc')
+      .execute();
   }
 
   async upsertProfile(trx: CommunityDb, p: { userId: string; handle: string; displayName: string }) {

@@ -19,6 +19,20 @@ function toCommunity(c: CommunityRow) {
   };
 }
 
+const toMember = (m: { user_id: string; role: string; joined_at: Date; timed_out_until: Date | null }) => ({
+  user: { id: m.user_id },
+  role: upper(m.role),
+  joinedAt: m.joined_at,
+  timedOutUntil: m.timed_out_until && m.timed_out_until > new Date() ? m.timed_out_until : null,
+});
+const toBan = (b: { user_id: string; reason: string; expires_at: Date | null; banned_by: string; created_at: Date }) => ({
+  user: { id: b.user_id },
+  reason: b.reason,
+  expiresAt: b.expires_at,
+  bannedBy: { id: b.banned_by },
+  createdAt: b.created_at,
+});
+
 export function createCommunityResolvers(svc: CommunityService): Resolvers {
   const community = async (c: CommunityRow | null) => (c ? toCommunity(c) : null);
   return {
@@ -47,7 +61,8 @@ export function createCommunityResolvers(svc: CommunityService): Resolvers {
       communities: async (_: unknown, args: { first: number }) => (await svc.directory(args.first)).map(toCommunity),
       myCommunities: async (_: unknown, __: unknown, ctx: RequestContext) => (await svc.mine(ctx.identity)).map(toCommunity),
       communityMembers: async (_: unknown, args: { communityId: string; search?: string | null; first: number }, ctx: RequestContext) =>
-        (await svc.members(args.communityId, args.search ?? null, args.first, ctx.identity)).map((m) => ({ user: { id: m.user_id }, role: upper(m.role), joinedAt: m.joined_at })),
+        (await svc.members(args.communityId, args.search ?? null, args.first, ctx.identity)).map(toMember),
+      communityBans: async (_: unknown, args: { communityId: string }, ctx: RequestContext) => (await svc.bans(args.communityId, ctx.identity)).map(toBan),
       auditLog: async (_: unknown, args: { communityId: string; action?: string | null; first: number }, ctx: RequestContext) =>
         (await svc.auditLog(args.communityId, ctx.identity, { action: args.action ?? undefined, limit: args.first })).map((r) => ({
           id: r.id,
@@ -73,6 +88,16 @@ export function createCommunityResolvers(svc: CommunityService): Resolvers {
       updateCommunity: async (_: unknown, args: { id: string; input: unknown }, ctx: RequestContext) => toCommunity(await svc.update(args.id, args.input, ctx.identity)),
       joinCommunity: async (_: unknown, args: { id: string }, ctx: RequestContext) => toCommunity(await svc.join(args.id, ctx.identity)),
       leaveCommunity: (_: unknown, args: { id: string }, ctx: RequestContext) => svc.leave(args.id, ctx.identity),
+      setMemberRole: async (_: unknown, a: { communityId: string; userId: string; role: string }, ctx: RequestContext) =>
+        toMember(await svc.setRole(a.communityId, a.userId, a.role, ctx.identity)),
+      removeMember: (_: unknown, a: { communityId: string; userId: string; reason: string }, ctx: RequestContext) => svc.remove(a.communityId, a.userId, a.reason ?? '', ctx.identity),
+      banMember: async (_: unknown, a: { communityId: string; userId: string; reason: string; durationSeconds?: number | null }, ctx: RequestContext) =>
+        toBan(await svc.ban(a.communityId, a.userId, a.reason ?? '', a.durationSeconds ?? null, ctx.identity)),
+      unbanMember: (_: unknown, a: { communityId: string; userId: string }, ctx: RequestContext) => svc.unban(a.communityId, a.userId, ctx.identity),
+      timeoutMember: async (_: unknown, a: { communityId: string; userId: string; durationSeconds: number; reason: string }, ctx: RequestContext) =>
+        toMember(await svc.timeout(a.communityId, a.userId, a.durationSeconds, a.reason ?? '', ctx.identity)),
+      transferOwnership: async (_: unknown, a: { communityId: string; userId: string; confirmSlug: string }, ctx: RequestContext) =>
+        toCommunity(await svc.transferOwnership(a.communityId, a.userId, a.confirmSlug, ctx.identity)),
     },
   };
 }

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import { verifyChain } from './audit.ts';
 import { communityErrors } from './errors.ts';
 import { createCommunityInput, parse, reservedSlugs, updateCommunityInput } from './inputs.ts';
-import { canSee, type Permission, type Role, roleAllows } from './policy.ts';
+import { allows, canSee, type Permission, rank, type Role } from './policy.ts';
 import { type CommunityDb, type CommunityRow, CommunityRepository } from './repo.ts';
 
 export const communityTopics = {
@@ -11,7 +11,16 @@ export const communityTopics = {
   updated: 'community.updated',
   memberJoined: 'community.member_joined',
   memberLeft: 'community.member_left',
+  memberRemoved: 'community.member_removed',
+  memberBanned: 'community.member_banned',
+  memberUnbanned: 'community.member_unbanned',
+  memberTimedOut: 'community.member_timed_out',
+  roleChanged: 'community.role_changed',
+  ownershipTransferred: 'community.ownership_transferred',
 } as const;
+
+const MAX_TIMEOUT_S = 28 * 86_400;
+const MAX_BAN_S = 10 * 365 * 86_400;
 
 /** The rules of communities and membership. Resolvers only translate. */
 export class CommunityService {
@@ -57,8 +66,24 @@ export class CommunityService {
     const community = await this.repo.byId(communityId);
     const role = community ? await this.repo.role(communityId, userId) : null;
     if (!community || !canSee(community.visibility, role)) throw communityErrors.notFound();
-    if (!roleAllows(role, permission)) throw communityErrors.notAllowed();
+    const member = role ? await this.repo.member(communityId, userId) : undefined;
+    if (!allows(role, permission, member?.timed_out_until ?? null)) throw communityErrors.notAllowed();
     return { community, userId, role: role! };
+  }
+
+  /** The one policy question other code asks: may this user do this in this community right now? */
+  async can(userId: string | null, permission: Permission, communityId: string): Promise<boolean> {
+    if (!userId) return false;
+    const member = await this.repo.member(communityId, userId);
+    return allows(member?.role ?? null, permission, member?.timed_out_until ?? null);
+  }
+
+  /** The actor must outrank the target (and, when granting, the role granted). */
+  private async manageable(communityId: string, actorRole: Role, targetId: string) {
+    const target = await this.repo.member(communityId, targetId);
+    if (!target) throw communityErrors.notMember();
+    if (rank[target.role] >= rank[actorRole]) throw communityErrors.outranked();
+    return target;
   }
 
   async create(raw: unknown, identity: Identity): Promise<CommunityRow> {
@@ -102,6 +127,8 @@ export class CommunityService {
     if (!community) throw communityErrors.notFound();
     if (community.archived_at) throw communityErrors.archived();
     if (community.visibility === 'private' && !(await this.repo.role(communityId, userId))) throw communityErrors.privateCommunity();
+    const ban = await this.repo.activeBan(communityId, userId);
+    if (ban) throw communityErrors.banned(ban.expires_at);
     const joined = await this.repo.transaction(async (trx) => {
       const added = await this.repo.addMember(trx, communityId, userId, 'member');
       if (added) await this.deps.outbox.write(trx as Kysely<any>, communityTopics.memberJoined, { communityId, userId, role: 'member' });
@@ -144,6 +171,104 @@ export class CommunityService {
     if (identity) await this.require(communityId, identity, 'view_audit_log');
     const [records, head] = await Promise.all([this.repo.auditRecords(communityId, { order: 'asc' }), this.repo.auditHead(communityId)]);
     return verifyChain(records, head);
+  }
+
+  async setRole(communityId: string, targetId: string, rawRole: string, identity: Identity) {
+    const { userId, role: actorRole } = await this.require(communityId, identity, 'manage_roles');
+    const role = rawRole.toLowerCase() as Role;
+    if (role === 'owner') throw communityErrors.useTransfer();
+    if (!(role in rank) || rank[role] >= rank[actorRole]) throw communityErrors.outranked();
+    const target = await this.manageable(communityId, actorRole, targetId);
+    const updated = await this.repo.transaction(async (trx) => {
+      const row = await this.repo.setRole(trx, communityId, targetId, role);
+      await this.repo.appendAudit(trx, { communityId, actorId: userId, action: 'member.role', targetType: 'user', targetId, before: { role: target.role }, after: { role }, ip: identity.ip });
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.roleChanged, { communityId, userId: targetId, from: target.role, to: role });
+      return row;
+    });
+    this.deps.outbox.nudge();
+    return updated;
+  }
+
+  async remove(communityId: string, targetId: string, reason: string, identity: Identity): Promise<boolean> {
+    const { userId, role: actorRole } = await this.require(communityId, identity, 'manage_members');
+    const target = await this.manageable(communityId, actorRole, targetId);
+    await this.repo.transaction(async (trx) => {
+      await this.repo.removeMember(trx, communityId, targetId);
+      await this.repo.appendAudit(trx, { communityId, actorId: userId, action: 'member.remove', targetType: 'user', targetId, before: { role: target.role }, after: { reason: reason.slice(0, 500) }, ip: identity.ip });
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.memberRemoved, { communityId, userId: targetId });
+    });
+    this.deps.outbox.nudge();
+    return true;
+  }
+
+  async ban(communityId: string, targetId: string, reason: string, durationSeconds: number | null, identity: Identity) {
+    const { userId, role: actorRole } = await this.require(communityId, identity, 'manage_members');
+    if (durationSeconds !== null && (!Number.isInteger(durationSeconds) || durationSeconds < 60 || durationSeconds > MAX_BAN_S)) throw communityErrors.badDuration('durationSeconds');
+    // Non-members can be banned pre-emptively; members only by someone who outranks them.
+    const target = await this.repo.member(communityId, targetId);
+    if (target && rank[target.role] >= rank[actorRole]) throw communityErrors.outranked();
+    if (targetId === userId) throw communityErrors.outranked();
+    const expiresAt = durationSeconds === null ? null : new Date(Date.now() + durationSeconds * 1000);
+    const ban = await this.repo.transaction(async (trx) => {
+      if (target) await this.repo.removeMember(trx, communityId, targetId);
+      const ban = await this.repo.upsertBan(trx, { community_id: communityId, user_id: targetId, reason: reason.slice(0, 500), expires_at: expiresAt, banned_by: userId });
+      await this.repo.appendAudit(trx, { communityId, actorId: userId, action: 'member.ban', targetType: 'user', targetId, before: target ? { role: target.role } : null, after: { reason: ban.reason, expiresAt: expiresAt?.toISOString() ?? null }, ip: identity.ip });
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.memberBanned, { communityId, userId: targetId, expiresAt: expiresAt?.toISOString() ?? null });
+      return ban;
+    });
+    this.deps.outbox.nudge();
+    return ban;
+  }
+
+  async unban(communityId: string, targetId: string, identity: Identity): Promise<boolean> {
+    const { userId } = await this.require(communityId, identity, 'manage_members');
+    const lifted = await this.repo.transaction(async (trx) => {
+      if (!(await this.repo.deleteBan(trx, communityId, targetId))) return false;
+      await this.repo.appendAudit(trx, { communityId, actorId: userId, action: 'member.unban', targetType: 'user', targetId, before: null, after: null, ip: identity.ip });
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.memberUnbanned, { communityId, userId: targetId });
+      return true;
+    });
+    if (lifted) this.deps.outbox.nudge();
+    return lifted;
+  }
+
+  async timeout(communityId: string, targetId: string, durationSeconds: number, reason: string, identity: Identity) {
+    const { userId, role: actorRole } = await this.require(communityId, identity, 'moderate_content');
+    if (!Number.isInteger(durationSeconds) || durationSeconds < 1 || durationSeconds > MAX_TIMEOUT_S) throw communityErrors.badDuration('durationSeconds');
+    await this.manageable(communityId, actorRole, targetId);
+    const until = new Date(Date.now() + durationSeconds * 1000);
+    const row = await this.repo.transaction(async (trx) => {
+      const row = await this.repo.setTimeout(trx, communityId, targetId, until, reason.slice(0, 500));
+      await this.repo.appendAudit(trx, { communityId, actorId: userId, action: 'member.timeout', targetType: 'user', targetId, before: null, after: { until: until.toISOString(), reason: row.timeout_reason }, ip: identity.ip });
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.memberTimedOut, { communityId, userId: targetId, until: until.toISOString() });
+      return row;
+    });
+    this.deps.outbox.nudge();
+    return row;
+  }
+
+  async transferOwnership(communityId: string, newOwnerId: string, confirmSlug: string, identity: Identity) {
+    const { community, userId, role } = await this.require(communityId, identity, 'manage_community');
+    if (role !== 'owner') throw communityErrors.ownerOnly();
+    if (confirmSlug.trim().toLowerCase() !== community.slug.toLowerCase()) throw communityErrors.confirmSlug();
+    if (newOwnerId === userId) throw communityErrors.alreadyOwner();
+    const target = await this.repo.member(communityId, newOwnerId);
+    if (!target) throw communityErrors.notMember();
+    const row = await this.repo.transaction(async (trx) => {
+      await this.repo.setRole(trx, communityId, newOwnerId, 'owner');
+      await this.repo.setRole(trx, communityId, userId, 'admin');
+      await this.repo.setOwner(trx, communityId, newOwnerId);
+      await this.repo.appendAudit(trx, { communityId, actorId: userId, action: 'community.transfer', targetType: 'user', targetId: newOwnerId, before: { ownerId: userId }, after: { ownerId: newOwnerId }, ip: identity.ip });
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.ownershipTransferred, { communityId, from: userId, to: newOwnerId });
+      return (await this.repo.byId(communityId, trx))!;
+    });
+    this.deps.outbox.nudge();
+    return row;
+  }
+
+  async bans(communityId: string, identity: Identity) {
+    await this.require(communityId, identity, 'manage_members');
+    return this.repo.activeBans(communityId);
   }
 
   /** Keeps the profile projection current from auth's events. */

@@ -121,4 +121,63 @@ describe.each(modes)('community service (%s)', (mode) => {
     await tamper(sql`delete from community.audit_log where community_id = ${id} and sequence = 4`);
     expect(await verify()).toMatchObject({ valid: false, firstInvalidSequence: 4 });
   });
+
+  it.runIf(run)('manages roles by rank: nobody manages their equals or grants their own rank', async () => {
+    const c = (await p.gql(CREATE, { input: { name: 'Rank Hall', slug: 'rank-hall' } }, { token: tokens.olga })).data.createCommunity;
+    for (const who of ['mike', 'nina']) await p.gql(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: c.id }, { token: tokens[who] });
+    const setRole = (as: string, userId: string, role: string) =>
+      p.gql(`mutation($c: ID!, $u: ID!, $r: CommunityRole!) { setMemberRole(communityId: $c, userId: $u, role: $r) { role user { handle } } }`, { c: c.id, u: userId, r: role }, { token: tokens[as] });
+    expect((await setRole('olga', ids.mike!, 'ADMIN')).data.setMemberRole).toEqual({ role: 'ADMIN', user: { handle: 'mike' } });
+    expect(codeOf(await setRole('nina', ids.mike!, 'MEMBER'))).toBe('FORBIDDEN'); // members cannot manage roles
+    expect(codeOf(await setRole('mike', ids.nina!, 'ADMIN'))).toBe('FORBIDDEN'); // cannot grant own rank
+    expect((await setRole('mike', ids.nina!, 'MODERATOR')).data.setMemberRole.role).toBe('MODERATOR');
+    expect(codeOf(await setRole('mike', ids.olga!, 'MEMBER'))).toBe('FORBIDDEN'); // cannot touch the owner
+    expect(codeOf(await setRole('olga', ids.mike!, 'OWNER'))).toBe('BAD_USER_INPUT'); // ownership moves by transfer only
+    const log = await p.gql(`query($id: ID!) { auditLog(communityId: $id, action: "member.role") { after actor { handle } } }`, { id: c.id }, { token: tokens.olga });
+    expect(log.data.auditLog.map((r: { after: string }) => JSON.parse(r.after).role)).toEqual(['moderator', 'admin']);
+  });
+
+  it.runIf(run)('times out, removes, bans (lifted on expiry) and unbans members', async () => {
+    const c = (await p.gql(`{ community(slug: "rank-hall") { id } }`)).data.community;
+    const members = async () =>
+      (await p.gql(`query($id: ID!) { communityMembers(communityId: $id) { role timedOutUntil user { handle } } }`, { id: c.id }, { token: tokens.olga })).data.communityMembers;
+    // nina (moderator) times out... nobody above her; mike (admin) times out nina.
+    const to = await p.gql(`mutation($c: ID!, $u: ID!) { timeoutMember(communityId: $c, userId: $u, durationSeconds: 600, reason: "cool down") { timedOutUntil } }`, { c: c.id, u: ids.nina }, { token: tokens.mike });
+    expect(to.errors).toBeUndefined();
+    expect(new Date(to.data.timeoutMember.timedOutUntil).getTime()).toBeGreaterThan(Date.now() + 500_000);
+    expect(codeOf(await p.gql(`mutation($c: ID!, $u: ID!) { removeMember(communityId: $c, userId: $u) }`, { c: c.id, u: ids.mike }, { token: tokens.nina }))).toBe('FORBIDDEN');
+
+    const ban = await p.gql(`mutation($c: ID!, $u: ID!) { banMember(communityId: $c, userId: $u, reason: "spam", durationSeconds: 3600) { reason expiresAt bannedBy { handle } } }`, { c: c.id, u: ids.nina }, { token: tokens.mike });
+    expect(ban.data.banMember).toMatchObject({ reason: 'spam', bannedBy: { handle: 'mike' } });
+    expect((await members()).map((m: { user: { handle: string } }) => m.user.handle)).not.toContain('nina');
+    const rejoin = await p.gql(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: c.id }, { token: tokens.nina });
+    expect(codeOf(rejoin)).toBe('FORBIDDEN');
+    expect(rejoin.errors![0]!.extensions!.bannedUntil).toBe(ban.data.banMember.expiresAt);
+    // A ban lifts by itself when it expires.
+    await sql`update community.bans set expires_at = now() - interval '1 second' where user_id = ${ids.nina}`.execute(p.infra.database!.db);
+    expect((await p.gql(`query($id: ID!) { communityBans(communityId: $id) { reason } }`, { id: c.id }, { token: tokens.olga })).data.communityBans).toEqual([]);
+    expect((await p.gql(`mutation($id: ID!) { joinCommunity(id: $id) { viewerRole } }`, { id: c.id }, { token: tokens.nina })).data.joinCommunity.viewerRole).toBe('MEMBER');
+
+    // Permanent ban, then unban.
+    await p.gql(`mutation($c: ID!, $u: ID!) { banMember(communityId: $c, userId: $u, reason: "again") { expiresAt } }`, { c: c.id, u: ids.nina }, { token: tokens.olga });
+    expect(codeOf(await p.gql(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: c.id }, { token: tokens.nina }))).toBe('FORBIDDEN');
+    expect((await p.gql(`mutation($c: ID!, $u: ID!) { unbanMember(communityId: $c, userId: $u) }`, { c: c.id, u: ids.nina }, { token: tokens.olga })).data.unbanMember).toBe(true);
+    expect((await p.gql(`mutation($id: ID!) { joinCommunity(id: $id) { viewerRole } }`, { id: c.id }, { token: tokens.nina })).errors).toBeUndefined();
+    const removed = await p.gql(`mutation($c: ID!, $u: ID!) { removeMember(communityId: $c, userId: $u, reason: "bye") }`, { c: c.id, u: ids.nina }, { token: tokens.mike });
+    expect(removed.data.removeMember).toBe(true);
+    const actions = (await p.gql(`query($id: ID!) { auditLog(communityId: $id) { action } }`, { id: c.id }, { token: tokens.olga })).data.auditLog.map((r: { action: string }) => r.action);
+    expect(actions.slice(0, 5)).toEqual(['member.remove', 'member.unban', 'member.ban', 'member.ban', 'member.timeout']);
+    expect((await p.gql(`query($id: ID!) { verifyAuditChain(communityId: $id) { valid } }`, { id: c.id }, { token: tokens.olga })).data.verifyAuditChain.valid).toBe(true);
+  });
+
+  it.runIf(run)('transfers ownership only with the address typed to confirm', async () => {
+    const c = (await p.gql(`{ community(slug: "rank-hall") { id } }`)).data.community;
+    const transfer = (confirm: string, as = 'olga') =>
+      p.gql(`mutation($c: ID!, $u: ID!, $s: String!) { transferOwnership(communityId: $c, userId: $u, confirmSlug: $s) { owner { handle } viewerRole } }`, { c: c.id, u: ids.mike, s: confirm }, { token: tokens[as] });
+    expect(codeOf(await transfer('rank-hal'))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await transfer('rank-hall', 'mike'))).toBe('FORBIDDEN'); // admins are not owners
+    const ok = await transfer('Rank-Hall');
+    expect(ok.data.transferOwnership).toEqual({ owner: { handle: 'mike' }, viewerRole: 'ADMIN' });
+    expect((await p.gql(`mutation($id: ID!) { leaveCommunity(id: $id) }`, { id: c.id }, { token: tokens.olga })).data.leaveCommunity).toBe(true);
+  });
 });
