@@ -51,6 +51,7 @@ const instance = await auth!.create({
   sessions: infra.sessions,
   outbox: new Outbox('auth'),
   mailer: infra.mailer!,
+  apis: circles.host.apis!,
 });
 const schema = buildServiceSchema(auth!.typeDefs, instance.resolvers);
 const handler = createSubgraphHttpHandler(schema, infra.gatewaySecret, log, { production: false });

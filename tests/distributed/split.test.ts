@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { freePort } from '@circles/server/embedded';
 import { codeOf, type CirclesProcess, distributedServicesAvailable, ensureWebBuild, freshPostgres, gqlClient, REDIS_URL, spawnCircles, waitReady } from '@circles/testing';
+import { cachedCommunityApi, type CommunityApi, RedisCache, rpcClient } from '@circles/platform';
+import { Redis } from 'ioredis';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +16,9 @@ const run = await distributedServicesAvailable();
 describe.runIf(run)('split deployment: auth and gateway as separate processes', () => {
   let db: Awaited<ReturnType<typeof freshPostgres>>;
   let auth: CirclesProcess;
+  let community: CirclesProcess;
+  let communityUrl: string;
+  let shared: Record<string, string>;
   let gateway: CirclesProcess;
   let web: CirclesProcess;
   let webUrl: string;
@@ -44,8 +49,8 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     await new Promise<void>((r) => smtp.listen(smtpPort, '127.0.0.1', r));
 
     ensureWebBuild();
-    const [authPort, gatewayPort, webPort] = [await freePort(), await freePort(), await freePort()];
-    const shared = {
+    const [authPort, gatewayPort, webPort, communityPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    shared = {
       GATEWAY_SECRET: randomBytes(32).toString('hex'),
       REDIS_URL,
       REDIS_PREFIX: `circles-split-${Date.now()}:`,
@@ -53,18 +58,27 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
       TRUST_PROXY: 'true',
     };
     auth = spawnCircles({ ...shared, CIRCLES_ROLES: 'auth', SERVICE_PORT: String(authPort), HOST: '127.0.0.1', DATABASE_URL: db.url, SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, PUBLIC_URL: 'http://circles.test' });
-    gateway = spawnCircles({ ...shared, CIRCLES_ROLES: 'gateway', GATEWAY_PORT: String(gatewayPort), HOST: '127.0.0.1', SUBGRAPH_URLS: `auth=http://127.0.0.1:${authPort}/graphql` });
+    community = spawnCircles({ ...shared, CIRCLES_ROLES: 'community', SERVICE_PORT: String(communityPort), HOST: '127.0.0.1', DATABASE_URL: db.url });
+    gateway = spawnCircles({
+      ...shared,
+      CIRCLES_ROLES: 'gateway',
+      GATEWAY_PORT: String(gatewayPort),
+      HOST: '127.0.0.1',
+      SUBGRAPH_URLS: `auth=http://127.0.0.1:${authPort}/graphql,community=http://127.0.0.1:${communityPort}/graphql`,
+    });
+    communityUrl = `http://127.0.0.1:${communityPort}`;
     // The web tier shares nothing but the gateway's address: no database, no Redis, no secret.
     web = spawnCircles({ CIRCLES_ENV: 'test', CIRCLES_ROLES: 'web', WEB_PORT: String(webPort), HOST: '127.0.0.1', GATEWAY_URL: `http://127.0.0.1:${gatewayPort}` });
     authUrl = `http://127.0.0.1:${authPort}`;
     gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     webUrl = `http://127.0.0.1:${webPort}`;
-    await Promise.all([waitReady(`${authUrl}/readyz`, auth), waitReady(`${gatewayUrl}/readyz`, gateway), waitReady(`${webUrl}/healthz`, web)]);
+    await Promise.all([waitReady(`${authUrl}/readyz`, auth), waitReady(`${communityUrl}/readyz`, community), waitReady(`${gatewayUrl}/readyz`, gateway), waitReady(`${webUrl}/healthz`, web)]);
   });
 
   afterAll(async () => {
     await web?.stop();
     await gateway?.stop();
+    await community?.stop();
     await auth?.stop();
     await new Promise<void>((r) => (smtp ? smtp.close(() => r()) : r()));
     await db?.drop();
@@ -103,6 +117,34 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     expect(await page.text()).toContain('split');
     const anonymous = await fetch(`${webUrl}/account`, { redirect: 'manual' });
     expect(anonymous.status).toBe(307);
+  });
+
+  it('joins two subgraphs over HTTP and answers another service\'s permission question by signed RPC, cached in Redis', async () => {
+    const gql = gqlClient(gatewayUrl);
+    const owner = (await gql(`mutation { logIn(input: { email: "split@example.com", password: "violet-kettle-sunrise-42", delivery: BEARER }) { token account { id } } }`)).data.logIn;
+    const member = (await gql(`mutation { signUp(input: { email: "m@example.com", password: "violet-kettle-sunrise-42", handle: "splitmember", displayName: "M", delivery: BEARER }) { token account { id } } }`)).data.signUp;
+    const created = await gql(`mutation { createCommunity(input: { name: "Split Club", slug: "split-club" }) { id owner { handle } } }`, {}, { token: owner.token });
+    expect(created.data.createCommunity.owner.handle).toBe('split'); // community subgraph + auth subgraph, both over HTTP
+    const communityId = created.data.createCommunity.id;
+    await gql(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: communityId }, { token: member.token });
+
+    // Another service's view: the contract's cached client over the RPC transport, sharing the Redis cache.
+    const redis = new Redis(REDIS_URL);
+    try {
+      const api = cachedCommunityApi(rpcClient<CommunityApi>(communityUrl, shared.GATEWAY_SECRET!), new RedisCache(redis, `${shared.REDIS_PREFIX}cache:`));
+      const can = () => api.can({ userId: member.account.id, permission: 'post', communityId });
+      expect(await can()).toBe(true);
+      expect(await can()).toBe(true); // from the cache
+      const ban = await gql(`mutation($c: ID!, $u: ID!) { banMember(communityId: $c, userId: $u, reason: "test") { reason } }`, { c: communityId, u: member.account.id }, { token: owner.token });
+      expect(ban.errors).toBeUndefined();
+      expect(await can()).toBe(false); // refused on the very next call
+    } finally {
+      redis.disconnect();
+    }
+    // Unsigned or wrongly signed RPC is refused.
+    const unsigned = await fetch(`${communityUrl}/internal/rpc/can`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: owner.account.id, permission: 'post', communityId }) });
+    expect(unsigned.status).toBe(401);
+    await expect(rpcClient<CommunityApi>(communityUrl, 'x'.repeat(64)).can({ userId: owner.account.id, permission: 'post', communityId })).rejects.toThrow(/signature/);
   });
 
   it('refuses calls to the subgraph that did not come through the gateway', async () => {

@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import { createRequire } from 'node:module';
 import {
+  type ApiName,
   applyOnce,
+  cachedCommunityApi,
+  handleRpc,
+  rpcClient,
+  RPC_SIGNATURE_HEADER,
+  type ServiceApis,
   buildServiceSchema,
   type Config,
   type Database,
@@ -31,6 +37,8 @@ export interface Host {
   readonly gateway: Gateway | null;
   /** Null in a web-only process. */
   readonly infra: Infrastructure | null;
+  /** Service APIs as the services in this process see them (null without services). */
+  readonly apis: ServiceApis | null;
   readonly servers: Partial<Record<'gateway' | 'web' | 'service', RunningServer>>;
   stop(): Promise<void>;
 }
@@ -50,10 +58,13 @@ export async function startHost(config: Config, log: Logger, opts: { database?: 
   const stoppers: (() => Promise<void>)[] = [];
   const servers: Host['servers'] = {};
   let gateway: Gateway | null = null;
+  let apis: ServiceApis | null = null;
 
   try {
     if (infra) {
-      const { executors, subgraphs } = await startServices(await loadServices(serviceRoles), infra, config, log, stoppers);
+      const running = await startServices(await loadServices(serviceRoles), infra, config, log, stoppers);
+      const { executors, subgraphs } = running;
+      apis = running.apis;
       if (config.roles.includes('gateway')) {
         const supergraphSdl = readFileSync(supergraphPath, 'utf8');
         const embedded = serviceNames.every((s) => executors[s]);
@@ -67,9 +78,9 @@ export async function startHost(config: Config, log: Logger, opts: { database?: 
         });
       } else if (subgraphs.length === 1) {
         // A service in its own process: its subgraph over HTTP, callable only by the gateway.
-        const { name, schema } = subgraphs[0]!;
+        const { name, schema, api } = subgraphs[0]!;
         const yoga = createSubgraphHttpHandler(schema, infra.gatewaySecret, log.child({ service: name }), { production: config.env === 'production' });
-        const server = await listen(withHealth(yoga as unknown as http.RequestListener, infra), config.servicePort, config.host);
+        const server = await listen(withInternalRoutes(yoga as unknown as http.RequestListener, infra, api ?? {}, log), config.servicePort, config.host);
         servers.service = server;
         stoppers.push(() => server.close(config.shutdownGraceMs));
       } else if (subgraphs.length > 1) {
@@ -101,6 +112,7 @@ export async function startHost(config: Config, log: Logger, opts: { database?: 
   return {
     config,
     gateway,
+    apis,
     infra,
     servers,
     stop: () => (stopping ??= shutdown(stoppers, infra, log)),
@@ -110,7 +122,9 @@ export async function startHost(config: Config, log: Logger, opts: { database?: 
 /** Per service: migrations, the instance, its outbox relay and event consumers, its subgraph schema. */
 async function startServices(definitions: ServiceDefinition[], infra: Infrastructure, config: Config, log: Logger, stoppers: (() => Promise<void>)[]) {
   const executors: Record<string, InProcessExecutor> = {};
-  const subgraphs: { name: string; schema: ReturnType<typeof buildServiceSchema> }[] = [];
+  const subgraphs: { name: string; schema: ReturnType<typeof buildServiceSchema>; api: ServiceInstance['api'] }[] = [];
+  const localApis: Partial<Record<ApiName, NonNullable<ServiceInstance['api']>>> = {};
+  const apis = serviceApis(localApis, infra, config);
   for (const def of definitions) {
     const db = infra.database!.db;
     const applied = await migrateSchema(db, def.name, def.migrations);
@@ -126,7 +140,9 @@ async function startServices(definitions: ServiceDefinition[], infra: Infrastruc
       sessions: infra.sessions,
       outbox,
       mailer: infra.mailer!,
+      apis,
     });
+    if (instance.api) localApis[def.name as ApiName] = instance.api;
     const relay = outbox.startRelay(db, infra.eventLog, log);
     stoppers.push(() => relay.stop());
     if (instance.stop) stoppers.push(() => instance.stop!());
@@ -140,10 +156,28 @@ async function startServices(definitions: ServiceDefinition[], infra: Infrastruc
       stoppers.push(() => sub.stop());
     }
     const schema = buildServiceSchema(def.typeDefs, instance.resolvers);
-    subgraphs.push({ name: def.name, schema });
+    subgraphs.push({ name: def.name, schema, api: instance.api });
     executors[def.name] = createInProcessExecutor(schema, infra.gatewaySecret, log.child({ service: def.name }));
   }
-  return { executors, subgraphs };
+  return { executors, subgraphs, apis };
+}
+
+/**
+ * Other services' APIs as a service sees them: a direct call when the provider runs in this process, a signed RPC
+ * to its process otherwise (its address from SUBGRAPH_URLS). Decided per call, so creation order does not matter.
+ */
+function serviceApis(localApis: Partial<Record<ApiName, NonNullable<ServiceInstance['api']>>>, infra: Infrastructure, config: Config): ServiceApis {
+  const resolve = <N extends ApiName>(name: N): ServiceApis[N] =>
+    new Proxy({} as ServiceApis[N], {
+      get: (_, method: string) => async (input: unknown) => {
+        const local = localApis[name];
+        if (local) return local[method]!(input);
+        const url = config.subgraphUrls[name];
+        if (!url) throw new Error(`The ${name} service is not running in this process and SUBGRAPH_URLS has no address for it.`);
+        return (rpcClient<Record<string, (i: unknown) => Promise<unknown>>>(new URL('/', url).toString(), infra.gatewaySecret))[method]!(input);
+      },
+    });
+  return { community: cachedCommunityApi(resolve('community'), infra.cache) };
 }
 
 /** Order matters: HTTP first (in-flight requests finish), then consumers and relays, then stores. */
@@ -161,9 +195,27 @@ async function shutdown(stoppers: (() => Promise<void>)[], infra: Infrastructure
   log.info('circles stopped');
 }
 
-/** /healthz: the process is alive. /readyz: it can do its work (its database answers). */
-function withHealth(handler: http.RequestListener, infra: Infrastructure): http.RequestListener {
+/**
+ * A service process's own routes beside its subgraph: /healthz (alive), /readyz (its database answers) and
+ * /internal/rpc/* (its typed API for other services, signed with the shared secret).
+ */
+function withInternalRoutes(handler: http.RequestListener, infra: Infrastructure, api: NonNullable<ServiceInstance['api']>, log: Logger): http.RequestListener {
   return (req, res) => {
+    if (req.url?.startsWith('/internal/')) {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const signature = req.headers[RPC_SIGNATURE_HEADER];
+        handleRpc(api, infra.gatewaySecret, log, { method: req.method ?? 'GET', path: req.url!.split('?')[0]!, signature: typeof signature === 'string' ? signature : null, body: Buffer.concat(chunks).toString('utf8') }).then(
+          (out) => res.writeHead(out?.status ?? 404, { 'content-type': 'application/json' }).end(out?.body ?? '{"error":{"code":"NOT_FOUND","message":"not found"}}'),
+          (err) => {
+            log.error('internal route failed', { err });
+            res.writeHead(500).end();
+          },
+        );
+      });
+      return;
+    }
     if (req.url === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
     if (req.url === '/readyz') {
       sql`select 1`

@@ -19,3 +19,5 @@ export * from './service.ts';
 export * from './sessions.ts';
 export * from './subgraph.ts';
 export * from './http.ts';
+export * from './contracts.ts';
+export * from './rpc.ts';

@@ -2,6 +2,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/ind
 import type { DocumentNode } from 'graphql';
 import type { Kysely } from 'kysely';
 import type { Config, ServiceName } from './config.ts';
+import type { ServiceApis } from './contracts.ts';
 import type { EventEnvelope } from './events/types.ts';
 import type { Outbox } from './events/outbox.ts';
 import type { Identity } from './identity.ts';
@@ -34,6 +35,8 @@ export interface ServiceDeps {
   sessions: SessionManager;
   outbox: Outbox;
   mailer: Mailer;
+  /** Other services' typed APIs (cached where the contract says so), wherever those services run. */
+  apis: ServiceApis;
 }
 
 export type Resolvers = GraphQLResolverMap<RequestContext>;
@@ -43,6 +46,8 @@ export interface ServiceInstance {
   resolvers: Resolvers;
   /** Topic -> handler. Each runs in a transaction together with its exactly-once bookkeeping. */
   eventHandlers?: Record<string, ServiceEventHandler>;
+  /** This service's internal API (see contracts.ts), callable by other services in-process or over RPC. */
+  api?: Record<string, (input: any) => Promise<unknown>>;
   stop?(): Promise<void>;
 }
 

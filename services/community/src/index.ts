@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { defineService } from '@circles/platform';
+import { type CommunityApi, defineService } from '@circles/platform';
 import { parse } from 'graphql';
 import { migrations } from '../migrations/index.ts';
 import type { CommunityDb } from './repo.ts';
@@ -16,6 +16,9 @@ export const communityService = defineService({
     const service = new CommunityService(deps);
     return {
       resolvers: createCommunityResolvers(service),
+      api: {
+        can: ({ userId, permission, communityId }: { userId: string; permission: string; communityId: string }) => service.can(userId, permission, communityId),
+      } satisfies CommunityApi,
       eventHandlers: {
         // The member directory searches names from auth's public profiles, kept here as a projection.
         'auth.user.registered': (event, trx) => service.applyProfile(trx as CommunityDb, event.payload as { userId: string; handle: string; displayName: string }),

@@ -1,9 +1,9 @@
-import { type Identity, isUniqueViolation, newId, type ServiceDeps, unauthenticated } from '@circles/platform';
+import { badInput, type Identity, invalidateCommunityPermissions, isUniqueViolation, newId, type ServiceDeps, unauthenticated } from '@circles/platform';
 import type { Kysely } from 'kysely';
 import { verifyChain } from './audit.ts';
 import { communityErrors } from './errors.ts';
 import { createCommunityInput, parse, reservedSlugs, updateCommunityInput } from './inputs.ts';
-import { allows, canSee, type Permission, rank, type Role } from './policy.ts';
+import { allows, canSee, type Permission, permissions, rank, type Role } from './policy.ts';
 import { type CommunityDb, type CommunityRow, CommunityRepository } from './repo.ts';
 
 export const communityTopics = {
@@ -72,10 +72,17 @@ export class CommunityService {
   }
 
   /** The one policy question other code asks: may this user do this in this community right now? */
-  async can(userId: string | null, permission: Permission, communityId: string): Promise<boolean> {
+  async can(userId: string | null, permission: string, communityId: string): Promise<boolean> {
+    if (!(permissions as readonly string[]).includes(permission)) throw badInput(`Unknown permission "${permission}".`, 'permission');
     if (!userId) return false;
     const member = await this.repo.member(communityId, userId);
-    return allows(member?.role ?? null, permission, member?.timed_out_until ?? null);
+    return allows(member?.role ?? null, permission as Permission, member?.timed_out_until ?? null);
+  }
+
+  /** After a change to who may do what: other services' cached answers for this member are dropped at once. */
+  private async changed(communityId: string, userId?: string): Promise<void> {
+    this.deps.outbox.nudge();
+    await invalidateCommunityPermissions(this.deps.cache, communityId, userId);
   }
 
   /** The actor must outrank the target (and, when granting, the role granted). */
@@ -134,7 +141,7 @@ export class CommunityService {
       if (added) await this.deps.outbox.write(trx as Kysely<any>, communityTopics.memberJoined, { communityId, userId, role: 'member' });
       return added;
     });
-    if (joined) this.deps.outbox.nudge();
+    if (joined) await this.changed(communityId, userId);
     return community;
   }
 
@@ -148,7 +155,7 @@ export class CommunityService {
         await this.deps.outbox.write(trx as Kysely<any>, communityTopics.memberLeft, { communityId, userId });
       }
     });
-    this.deps.outbox.nudge();
+    await this.changed(communityId, userId);
     return true;
   }
 
@@ -185,7 +192,7 @@ export class CommunityService {
       await this.deps.outbox.write(trx as Kysely<any>, communityTopics.roleChanged, { communityId, userId: targetId, from: target.role, to: role });
       return row;
     });
-    this.deps.outbox.nudge();
+    await this.changed(communityId, targetId);
     return updated;
   }
 
@@ -197,7 +204,7 @@ export class CommunityService {
       await this.repo.appendAudit(trx, { communityId, actorId: userId, action: 'member.remove', targetType: 'user', targetId, before: { role: target.role }, after: { reason: reason.slice(0, 500) }, ip: identity.ip });
       await this.deps.outbox.write(trx as Kysely<any>, communityTopics.memberRemoved, { communityId, userId: targetId });
     });
-    this.deps.outbox.nudge();
+    await this.changed(communityId, targetId);
     return true;
   }
 
@@ -216,7 +223,7 @@ export class CommunityService {
       await this.deps.outbox.write(trx as Kysely<any>, communityTopics.memberBanned, { communityId, userId: targetId, expiresAt: expiresAt?.toISOString() ?? null });
       return ban;
     });
-    this.deps.outbox.nudge();
+    await this.changed(communityId, targetId);
     return ban;
   }
 
@@ -228,7 +235,7 @@ export class CommunityService {
       await this.deps.outbox.write(trx as Kysely<any>, communityTopics.memberUnbanned, { communityId, userId: targetId });
       return true;
     });
-    if (lifted) this.deps.outbox.nudge();
+    if (lifted) await this.changed(communityId, targetId);
     return lifted;
   }
 
@@ -243,7 +250,7 @@ export class CommunityService {
       await this.deps.outbox.write(trx as Kysely<any>, communityTopics.memberTimedOut, { communityId, userId: targetId, until: until.toISOString() });
       return row;
     });
-    this.deps.outbox.nudge();
+    await this.changed(communityId, targetId);
     return row;
   }
 
@@ -262,7 +269,7 @@ export class CommunityService {
       await this.deps.outbox.write(trx as Kysely<any>, communityTopics.ownershipTransferred, { communityId, from: userId, to: newOwnerId });
       return (await this.repo.byId(communityId, trx))!;
     });
-    this.deps.outbox.nudge();
+    await this.changed(communityId);
     return row;
   }
 

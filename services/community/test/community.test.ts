@@ -180,4 +180,31 @@ describe.each(modes)('community service (%s)', (mode) => {
     expect(ok.data.transferOwnership).toEqual({ owner: { handle: 'mike' }, viewerRole: 'ADMIN' });
     expect((await p.gql(`mutation($id: ID!) { leaveCommunity(id: $id) }`, { id: c.id }, { token: tokens.olga })).data.leaveCommunity).toBe(true);
   });
+
+  it.runIf(run)('answers other services through its typed API, cached, and invalidated by bans, timeouts and role changes', async () => {
+    const api = p.host.apis!.community;
+    const c = (await p.gql(CREATE, { input: { name: 'Api Town', slug: 'api-town' } }, { token: tokens.olga })).data.createCommunity;
+    await p.gql(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: c.id }, { token: tokens.nina });
+    const can = (userId: string, permission: string) => api.can({ userId, permission, communityId: c.id });
+    expect(await can(ids.nina!, 'post')).toBe(true);
+    expect(await can(ids.nina!, 'manage_members')).toBe(false);
+    expect(await can(ids.mike!, 'post')).toBe(false); // not a member
+    await expect(can(ids.nina!, 'fly')).rejects.toThrow(/Unknown permission/);
+
+    // The answer is cached: a change made behind the service's back is not seen…
+    const db = p.infra.database!.db;
+    await sql`update community.members set role = 'admin' where community_id = ${c.id} and user_id = ${ids.nina}`.execute(db);
+    expect(await can(ids.nina!, 'manage_members')).toBe(false);
+    await sql`update community.members set role = 'member' where community_id = ${c.id} and user_id = ${ids.nina}`.execute(db);
+
+    // …but every change through the service is seen by the very next call.
+    await p.gql(`mutation($c: ID!, $u: ID!) { timeoutMember(communityId: $c, userId: $u, durationSeconds: 300) { role } }`, { c: c.id, u: ids.nina }, { token: tokens.olga });
+    expect(await can(ids.nina!, 'post')).toBe(false);
+    expect(await can(ids.nina!, 'invite')).toBe(true); // a timeout stops taking part, not membership
+    await p.gql(`mutation($c: ID!, $u: ID!) { setMemberRole(communityId: $c, userId: $u, role: MODERATOR) { role } }`, { c: c.id, u: ids.nina }, { token: tokens.olga });
+    expect(await can(ids.nina!, 'moderate_content')).toBe(true);
+    await p.gql(`mutation($c: ID!, $u: ID!) { banMember(communityId: $c, userId: $u) { reason } }`, { c: c.id, u: ids.nina }, { token: tokens.olga });
+    expect(await can(ids.nina!, 'moderate_content')).toBe(false);
+    expect(await can(ids.nina!, 'post')).toBe(false);
+  });
 });
