@@ -85,4 +85,34 @@ export const migrations: Migrations = {
       )`.execute(db);
     },
   },
+  '0003_invites_and_requests': {
+    async up(db) {
+      await sql`alter table community.communities
+        add column join_policy text not null default 'open' check (join_policy in ('open', 'approval', 'invite')),
+        add column join_questions jsonb not null default '[]'`.execute(db);
+      await sql`create table community.invites (
+        id uuid primary key,
+        community_id uuid not null references community.communities(id) on delete cascade,
+        code text not null unique,
+        created_by uuid not null,
+        expires_at timestamptz,
+        max_uses integer,
+        uses integer not null default 0,
+        revoked_at timestamptz,
+        created_at timestamptz not null default now()
+      )`.execute(db);
+      await sql`create index invites_community on community.invites (community_id, created_at desc)`.execute(db);
+      await sql`create table community.join_requests (
+        id uuid primary key,
+        community_id uuid not null references community.communities(id) on delete cascade,
+        user_id uuid not null,
+        answers jsonb not null default '[]',
+        status text not null default 'pending' check (status in ('pending', 'approved', 'rejected')),
+        decided_by uuid,
+        decided_at timestamptz,
+        created_at timestamptz not null default now()
+      )`.execute(db);
+      await sql`create unique index join_requests_one_pending on community.join_requests (community_id, user_id) where status = 'pending'`.execute(db);
+    },
+  },
 };

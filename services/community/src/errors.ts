@@ -14,6 +14,13 @@ export const communityErrors = {
   ownerOnly: () => new DomainError('FORBIDDEN', 'Only the owner can do that.'),
   alreadyOwner: () => new DomainError('BAD_USER_INPUT', 'You already own this community.'),
   confirmSlug: () => new DomainError('BAD_USER_INPUT', "Type the community's address to confirm.", { field: 'confirmSlug' }),
+  inviteInvalid: () => new DomainError('INVALID_TOKEN', 'This invite link is invalid, expired or used up. Ask for a new one.'),
+  needsRequest: () => new DomainError('FORBIDDEN', 'This community reviews new members: send a request to join.'),
+  needsInvite: () => new DomainError('FORBIDDEN', 'This community is invite-only: ask a member for an invite link.'),
+  alreadyMember: () => new DomainError('CONFLICT', 'You are already a member.'),
+  requestPending: () => new DomainError('CONFLICT', 'Your request to join is already waiting for a decision.'),
+  requestDecided: () => new DomainError('CONFLICT', 'That request was already decided.'),
+  answersMissing: (n: number) => new DomainError('BAD_USER_INPUT', `Answer all ${n} question${n === 1 ? '' : 's'}.`, { field: 'answers' }),
   badDuration: (field: string) => new DomainError('BAD_USER_INPUT', 'That duration is out of range.', { field }),
   banned: (until: Date | null) =>
     new DomainError('FORBIDDEN', until ? `You are banned from this community until ${until.toISOString()}.` : 'You are banned from this community.', {

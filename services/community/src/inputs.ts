@@ -14,6 +14,12 @@ const category = z.string().trim().max(40, 'Categories are at most 40 characters
 const language = z.string().trim().regex(/^[a-z]{2,3}(-[A-Z]{2})?$/, 'Use a language code such as en or pt-BR.');
 const visibility = z.enum(['LISTED', 'UNLISTED', 'PRIVATE']).transform((v) => v.toLowerCase() as 'listed' | 'unlisted' | 'private');
 
+const joinPolicy = z.enum(['OPEN', 'APPROVAL', 'INVITE']).transform((v) => v.toLowerCase() as 'open' | 'approval' | 'invite');
+const joinQuestions = z
+  .array(z.string().trim().min(1, 'Questions cannot be empty.').max(300, 'Questions are at most 300 characters.'))
+  .max(5, 'Ask at most 5 questions.');
+export const answers = z.array(z.string().trim().max(1000, 'Answers are at most 1000 characters.')).max(5);
+
 export const createCommunityInput = z.object({
   name,
   slug,
@@ -21,9 +27,11 @@ export const createCommunityInput = z.object({
   category: category.optional().default(null),
   language: language.default('en'),
   visibility: visibility.default('listed'),
+  joinPolicy: joinPolicy.default('open'),
+  joinQuestions: joinQuestions.default([]),
 });
 export const updateCommunityInput = z
-  .object({ name, description, category, language, visibility })
+  .object({ name, description, category, language, visibility, joinPolicy, joinQuestions })
   .partial()
   .refine((o) => Object.values(o).some((v) => v !== undefined), 'Nothing to change.');
 

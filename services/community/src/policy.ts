@@ -29,6 +29,7 @@ const grants: Record<Role, ReadonlySet<Permission>> = {
 export const roleAllows = (role: Role | null, permission: Permission): boolean => role !== null && grants[role].has(permission);
 
 export type Visibility = 'listed' | 'unlisted' | 'private';
+export type JoinPolicy = 'open' | 'approval' | 'invite';
 
 /** Private communities are invisible to non-members; listed and unlisted ones can be seen by anyone with the link. */
 export const canSee = (visibility: Visibility, role: Role | null): boolean => visibility !== 'private' || role !== null;

@@ -1,6 +1,6 @@
 import { type Generated, type Kysely, type Selectable, sql } from 'kysely';
 import { type AuditContent, auditHash, GENESIS, type StoredAudit } from './audit.ts';
-import type { Role, Visibility } from './policy.ts';
+import type { JoinPolicy, Role, Visibility } from './policy.ts';
 
 interface CommunitiesTable {
   id: string;
@@ -10,6 +10,8 @@ interface CommunitiesTable {
   category: string | null;
   language: string;
   visibility: Visibility;
+  join_policy: Generated<JoinPolicy>;
+  join_questions: Generated<string[]>;
   owner_id: string;
   archived_at: Date | null;
   audit_head_sequence: Generated<number>;
@@ -23,6 +25,27 @@ export interface CommunityTables {
   'community.communities': CommunitiesTable;
   'community.spaces': { id: string; community_id: string; kind: 'public_center' | 'circle'; name: string; created_at: Generated<Date> };
   'community.members': { community_id: string; user_id: string; role: Role; joined_at: Generated<Date>; timed_out_until: Date | null; timeout_reason: string | null };
+  'community.invites': {
+    id: string;
+    community_id: string;
+    code: string;
+    created_by: string;
+    expires_at: Date | null;
+    max_uses: number | null;
+    uses: Generated<number>;
+    revoked_at: Date | null;
+    created_at: Generated<Date>;
+  };
+  'community.join_requests': {
+    id: string;
+    community_id: string;
+    user_id: string;
+    answers: unknown;
+    status: Generated<'pending' | 'approved' | 'rejected'>;
+    decided_by: string | null;
+    decided_at: Date | null;
+    created_at: Generated<Date>;
+  };
   'community.bans': { community_id: string; user_id: string; reason: string; expires_at: Date | null; banned_by: string; created_at: Generated<Date> };
   'community.user_profiles': { user_id: string; handle: string; display_name: string; updated_at: Generated<Date> };
   'community.audit_log': {
@@ -51,15 +74,29 @@ export class CommunityRepository {
     return this.db.transaction().execute(fn);
   }
 
-  async insertCommunity(trx: CommunityDb, row: Omit<CommunityRow, 'archived_at' | 'audit_head_sequence' | 'audit_head_hash' | 'created_at' | 'updated_at'>, publicCenterId: string) {
-    const community = await trx.insertInto('community.communities').values({ ...row, archived_at: null }).returningAll().executeTakeFirstOrThrow();
+  async insertCommunity(
+    trx: CommunityDb,
+    row: Omit<CommunityRow, 'archived_at' | 'audit_head_sequence' | 'audit_head_hash' | 'created_at' | 'updated_at' | 'join_questions'> & { join_questions: string[] },
+    publicCenterId: string,
+  ) {
+    const community = await trx
+      .insertInto('community.communities')
+      .values({ ...row, join_questions: JSON.stringify(row.join_questions) as never, archived_at: null })
+      .returningAll()
+      .executeTakeFirstOrThrow();
     await trx.insertInto('community.spaces').values({ id: publicCenterId, community_id: row.id, kind: 'public_center', name: 'Public Center' }).execute();
     await trx.insertInto('community.members').values({ community_id: row.id, user_id: row.owner_id, role: 'owner', timed_out_until: null, timeout_reason: null }).execute();
     return community;
   }
 
-  async updateCommunity(trx: CommunityDb, id: string, patch: Partial<Pick<CommunityRow, 'name' | 'description' | 'category' | 'language' | 'visibility'>>) {
-    return trx.updateTable('community.communities').set({ ...patch, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  async updateCommunity(trx: CommunityDb, id: string, patch: Partial<Pick<CommunityRow, 'name' | 'description' | 'category' | 'language' | 'visibility' | 'join_policy' | 'join_questions'>>) {
+    const { join_questions, ...rest } = patch;
+    return trx
+      .updateTable('community.communities')
+      .set({ ...rest, ...(join_questions ? { join_questions: JSON.stringify(join_questions) as never } : {}), updated_at: new Date() })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
   }
 
   byId(id: string, trx: CommunityDb = this.db) {
@@ -184,6 +221,67 @@ export class CommunityRepository {
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
       .orderBy('created_at', 'desc')
       .execute();
+  }
+
+  async insertInvite(row: { id: string; community_id: string; code: string; created_by: string; expires_at: Date | null; max_uses: number | null }) {
+    return this.db.insertInto('community.invites').values({ ...row, revoked_at: null }).returningAll().executeTakeFirstOrThrow();
+  }
+
+  invite(id: string) {
+    return this.db.selectFrom('community.invites').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  inviteByCode(code: string) {
+    return this.db.selectFrom('community.invites').selectAll().where('code', '=', code).executeTakeFirst();
+  }
+
+  invites(communityId: string) {
+    return this.db.selectFrom('community.invites').selectAll().where('community_id', '=', communityId).orderBy('created_at', 'desc').limit(200).execute();
+  }
+
+  async revokeInvite(trx: CommunityDb, id: string): Promise<boolean> {
+    const r = await trx.updateTable('community.invites').set({ revoked_at: new Date() }).where('id', '=', id).where('revoked_at', 'is', null).returning('id').execute();
+    return r.length > 0;
+  }
+
+  /** Spends one use of a live invite, atomically: concurrent redeemers cannot exceed max uses. */
+  async spendInvite(trx: CommunityDb, code: string) {
+    return trx
+      .updateTable('community.invites')
+      .set((eb) => ({ uses: eb('uses', '+', 1) }))
+      .where('code', '=', code)
+      .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
+      .where((eb) => eb.or([eb('max_uses', 'is', null), eb('uses', '<', eb.ref('max_uses'))]))
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  async insertJoinRequest(trx: CommunityDb, row: { id: string; community_id: string; user_id: string; answers: string[] }) {
+    return trx
+      .insertInto('community.join_requests')
+      .values({ ...row, answers: JSON.stringify(row.answers), decided_by: null, decided_at: null })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  joinRequest(id: string, trx: CommunityDb = this.db) {
+    return trx.selectFrom('community.join_requests').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  joinRequests(communityId: string, status: 'pending' | 'approved' | 'rejected') {
+    return this.db.selectFrom('community.join_requests').selectAll().where('community_id', '=', communityId).where('status', '=', status).orderBy('created_at').limit(500).execute();
+  }
+
+  /** Decides a pending request; undefined when it was already decided (two moderators at once). */
+  async decideJoinRequest(trx: CommunityDb, id: string, status: 'approved' | 'rejected', by: string) {
+    return trx
+      .updateTable('community.join_requests')
+      .set({ status, decided_by: by, decided_at: new Date() })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .returningAll()
+      .executeTakeFirst();
   }
 
   async upsertProfile(trx: CommunityDb, p: { userId: string; handle: string; displayName: string }) {

@@ -13,6 +13,8 @@ function toCommunity(c: CommunityRow) {
     category: c.category,
     language: c.language,
     visibility: upper(c.visibility),
+    joinPolicy: upper(c.join_policy),
+    joinQuestions: c.join_questions,
     owner: { id: c.owner_id },
     archived: c.archived_at !== null,
     createdAt: c.created_at,
@@ -31,6 +33,25 @@ const toBan = (b: { user_id: string; reason: string; expires_at: Date | null; ba
   expiresAt: b.expires_at,
   bannedBy: { id: b.banned_by },
   createdAt: b.created_at,
+});
+
+const toInvite = (i: { id: string; code: string; expires_at: Date | null; max_uses: number | null; uses: number; revoked_at: Date | null; created_by: string; created_at: Date }) => ({
+  id: i.id,
+  code: i.code,
+  expiresAt: i.expires_at,
+  maxUses: i.max_uses,
+  uses: i.uses,
+  revoked: i.revoked_at !== null,
+  createdBy: { id: i.created_by },
+  createdAt: i.created_at,
+});
+const toRequest = (r: { id: string; user_id: string; answers: unknown; status: string; created_at: Date; decided_at: Date | null }) => ({
+  id: r.id,
+  user: { id: r.user_id },
+  answers: r.answers as string[],
+  status: upper(r.status),
+  createdAt: r.created_at,
+  decidedAt: r.decided_at,
 });
 
 export function createCommunityResolvers(svc: CommunityService): Resolvers {
@@ -62,6 +83,13 @@ export function createCommunityResolvers(svc: CommunityService): Resolvers {
       myCommunities: async (_: unknown, __: unknown, ctx: RequestContext) => (await svc.mine(ctx.identity)).map(toCommunity),
       communityMembers: async (_: unknown, args: { communityId: string; search?: string | null; first: number }, ctx: RequestContext) =>
         (await svc.members(args.communityId, args.search ?? null, args.first, ctx.identity)).map(toMember),
+      communityInvites: async (_: unknown, a: { communityId: string }, ctx: RequestContext) => (await svc.invites(a.communityId, ctx.identity)).map(toInvite),
+      invitePreview: async (_: unknown, a: { code: string }) => {
+        const p = await svc.invitePreview(a.code);
+        return p ? { communityId: p.community.id, name: p.community.name, slug: p.community.slug, description: p.community.description, valid: p.valid } : null;
+      },
+      joinRequests: async (_: unknown, a: { communityId: string; status: string }, ctx: RequestContext) =>
+        (await svc.joinRequests(a.communityId, a.status.toLowerCase() as 'pending', ctx.identity)).map(toRequest),
       communityBans: async (_: unknown, args: { communityId: string }, ctx: RequestContext) => (await svc.bans(args.communityId, ctx.identity)).map(toBan),
       auditLog: async (_: unknown, args: { communityId: string; action?: string | null; first: number }, ctx: RequestContext) =>
         (await svc.auditLog(args.communityId, ctx.identity, { action: args.action ?? undefined, limit: args.first })).map((r) => ({
@@ -96,6 +124,12 @@ export function createCommunityResolvers(svc: CommunityService): Resolvers {
       unbanMember: (_: unknown, a: { communityId: string; userId: string }, ctx: RequestContext) => svc.unban(a.communityId, a.userId, ctx.identity),
       timeoutMember: async (_: unknown, a: { communityId: string; userId: string; durationSeconds: number; reason: string }, ctx: RequestContext) =>
         toMember(await svc.timeout(a.communityId, a.userId, a.durationSeconds, a.reason ?? '', ctx.identity)),
+      createInvite: async (_: unknown, a: { communityId: string; expiresInSeconds?: number | null; maxUses?: number | null }, ctx: RequestContext) =>
+        toInvite(await svc.createInvite(a.communityId, a.expiresInSeconds ?? null, a.maxUses ?? null, ctx.identity)),
+      revokeInvite: (_: unknown, a: { id: string }, ctx: RequestContext) => svc.revokeInvite(a.id, ctx.identity),
+      joinByInvite: async (_: unknown, a: { code: string }, ctx: RequestContext) => toCommunity(await svc.joinByInvite(a.code, ctx.identity)),
+      requestToJoin: async (_: unknown, a: { communityId: string; answers: string[] }, ctx: RequestContext) => toRequest(await svc.requestToJoin(a.communityId, a.answers, ctx.identity)),
+      decideJoinRequest: async (_: unknown, a: { id: string; approve: boolean }, ctx: RequestContext) => toRequest(await svc.decideJoinRequest(a.id, a.approve, ctx.identity)),
       transferOwnership: async (_: unknown, a: { communityId: string; userId: string; confirmSlug: string }, ctx: RequestContext) =>
         toCommunity(await svc.transferOwnership(a.communityId, a.userId, a.confirmSlug, ctx.identity)),
     },

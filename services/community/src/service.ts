@@ -1,8 +1,8 @@
-import { badInput, type Identity, invalidateCommunityPermissions, isUniqueViolation, newId, type ServiceDeps, unauthenticated } from '@circles/platform';
+import { badInput, type Identity, invalidateCommunityPermissions, isUniqueViolation, newId, newSecretToken, type ServiceDeps, unauthenticated } from '@circles/platform';
 import type { Kysely } from 'kysely';
 import { verifyChain } from './audit.ts';
 import { communityErrors } from './errors.ts';
-import { createCommunityInput, parse, reservedSlugs, updateCommunityInput } from './inputs.ts';
+import { answers, createCommunityInput, parse, reservedSlugs, updateCommunityInput } from './inputs.ts';
 import { allows, canSee, type Permission, permissions, rank, type Role } from './policy.ts';
 import { type CommunityDb, type CommunityRow, CommunityRepository } from './repo.ts';
 
@@ -100,7 +100,8 @@ export class CommunityService {
     const id = newId();
     try {
       const row = await this.repo.transaction(async (trx) => {
-        const row = await this.repo.insertCommunity(trx, { id, owner_id: userId, ...input }, newId());
+        const { joinPolicy, joinQuestions, ...rest } = input;
+        const row = await this.repo.insertCommunity(trx, { id, owner_id: userId, ...rest, join_policy: joinPolicy, join_questions: joinQuestions }, newId());
         await this.repo.appendAudit(trx, { communityId: id, actorId: userId, action: 'community.create', targetType: 'community', targetId: id, before: null, after: input, ip: identity.ip });
         await this.deps.outbox.write(trx as Kysely<any>, communityTopics.created, { communityId: id, slug: row.slug, ownerId: userId, visibility: row.visibility });
         return row;
@@ -116,7 +117,9 @@ export class CommunityService {
   async update(communityId: string, raw: unknown, identity: Identity): Promise<CommunityRow> {
     const { community, userId } = await this.require(communityId, identity, 'manage_community');
     if (community.archived_at) throw communityErrors.archived();
-    const patch = parse(updateCommunityInput, raw);
+    const input = parse(updateCommunityInput, raw);
+    const { joinPolicy, joinQuestions, ...rest } = input;
+    const patch = { ...rest, ...(joinPolicy ? { join_policy: joinPolicy } : {}), ...(joinQuestions ? { join_questions: joinQuestions } : {}) };
     const before = Object.fromEntries(Object.keys(patch).map((k) => [k, community[k as keyof typeof patch]]));
     const row = await this.repo.transaction(async (trx) => {
       const row = await this.repo.updateCommunity(trx, communityId, patch);
@@ -136,6 +139,10 @@ export class CommunityService {
     if (community.visibility === 'private' && !(await this.repo.role(communityId, userId))) throw communityErrors.privateCommunity();
     const ban = await this.repo.activeBan(communityId, userId);
     if (ban) throw communityErrors.banned(ban.expires_at);
+    if (!(await this.repo.role(communityId, userId))) {
+      if (community.join_policy === 'approval') throw communityErrors.needsRequest();
+      if (community.join_policy === 'invite') throw communityErrors.needsInvite();
+    }
     const joined = await this.repo.transaction(async (trx) => {
       const added = await this.repo.addMember(trx, communityId, userId, 'member');
       if (added) await this.deps.outbox.write(trx as Kysely<any>, communityTopics.memberJoined, { communityId, userId, role: 'member' });
@@ -276,6 +283,111 @@ export class CommunityService {
   async bans(communityId: string, identity: Identity) {
     await this.require(communityId, identity, 'manage_members');
     return this.repo.activeBans(communityId);
+  }
+
+  // ---- invites and requests to join -------------------------------------------------------------------
+
+  async createInvite(communityId: string, expiresInSeconds: number | null, maxUses: number | null, identity: Identity) {
+    const { userId } = await this.require(communityId, identity, 'invite');
+    if (expiresInSeconds !== null && (!Number.isInteger(expiresInSeconds) || expiresInSeconds < 60 || expiresInSeconds > 365 * 86_400)) throw communityErrors.badDuration('expiresInSeconds');
+    if (maxUses !== null && (!Number.isInteger(maxUses) || maxUses < 1 || maxUses > 100_000)) throw badInput('Uses must be between 1 and 100000.', 'maxUses');
+    const invite = await this.repo.insertInvite({
+      id: newId(),
+      community_id: communityId,
+      code: newSecretToken().slice(0, 16), // 96 bits: unguessable, short enough to share
+      created_by: userId,
+      expires_at: expiresInSeconds === null ? null : new Date(Date.now() + expiresInSeconds * 1000),
+      max_uses: maxUses,
+    });
+    await this.repo.transaction((trx) =>
+      this.repo.appendAudit(trx, { communityId, actorId: userId, action: 'invite.create', targetType: 'invite', targetId: invite.id, before: null, after: { expiresAt: invite.expires_at?.toISOString() ?? null, maxUses }, ip: identity.ip }),
+    );
+    return invite;
+  }
+
+  async revokeInvite(inviteId: string, identity: Identity): Promise<boolean> {
+    const userId = this.requireUser(identity);
+    const invite = await this.repo.invite(inviteId);
+    if (!invite) throw communityErrors.inviteInvalid();
+    // Its creator may revoke it; so may anyone who manages members.
+    if (invite.created_by !== userId) await this.require(invite.community_id, identity, 'manage_members');
+    return this.repo.transaction(async (trx) => {
+      if (!(await this.repo.revokeInvite(trx, inviteId))) return false;
+      await this.repo.appendAudit(trx, { communityId: invite.community_id, actorId: userId, action: 'invite.revoke', targetType: 'invite', targetId: inviteId, before: null, after: null, ip: identity.ip });
+      return true;
+    });
+  }
+
+  async invites(communityId: string, identity: Identity) {
+    await this.require(communityId, identity, 'invite');
+    return this.repo.invites(communityId);
+  }
+
+  async invitePreview(code: string) {
+    const invite = code.length <= 64 ? await this.repo.inviteByCode(code) : undefined;
+    if (!invite) return null;
+    const community = (await this.repo.byId(invite.community_id))!;
+    const valid = !invite.revoked_at && (!invite.expires_at || invite.expires_at > new Date()) && (invite.max_uses === null || invite.uses < invite.max_uses) && !community.archived_at;
+    return { community, valid };
+  }
+
+  async joinByInvite(code: string, identity: Identity) {
+    const userId = this.requireUser(identity);
+    const preview = await this.invitePreview(code);
+    if (!preview) throw communityErrors.inviteInvalid();
+    const communityId = preview.community.id;
+    if (await this.repo.role(communityId, userId)) return preview.community;
+    const ban = await this.repo.activeBan(communityId, userId);
+    if (ban) throw communityErrors.banned(ban.expires_at);
+    await this.repo.transaction(async (trx) => {
+      if (!(await this.repo.spendInvite(trx, code))) throw communityErrors.inviteInvalid();
+      await this.repo.addMember(trx, communityId, userId, 'member');
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.memberJoined, { communityId, userId, role: 'member', via: 'invite' });
+    });
+    await this.changed(communityId, userId);
+    return preview.community;
+  }
+
+  async requestToJoin(communityId: string, rawAnswers: unknown, identity: Identity) {
+    const userId = this.requireUser(identity);
+    const community = await this.visible(await this.repo.byId(communityId), identity);
+    if (!community) throw communityErrors.notFound();
+    if (await this.repo.role(communityId, userId)) throw communityErrors.alreadyMember();
+    const ban = await this.repo.activeBan(communityId, userId);
+    if (ban) throw communityErrors.banned(ban.expires_at);
+    if (community.join_policy === 'invite') throw communityErrors.needsInvite();
+    const given = parse(answers, rawAnswers);
+    const questions = community.join_questions as string[];
+    if (given.length < questions.length || given.slice(0, questions.length).some((a) => !a)) throw communityErrors.answersMissing(questions.length);
+    try {
+      return await this.repo.transaction((trx) => this.repo.insertJoinRequest(trx, { id: newId(), community_id: communityId, user_id: userId, answers: given.slice(0, questions.length) }));
+    } catch (err) {
+      if (isUniqueViolation(err, 'join_requests_one_pending')) throw communityErrors.requestPending();
+      throw err;
+    }
+  }
+
+  async joinRequests(communityId: string, status: 'pending' | 'approved' | 'rejected', identity: Identity) {
+    await this.require(communityId, identity, 'manage_members');
+    return this.repo.joinRequests(communityId, status);
+  }
+
+  async decideJoinRequest(requestId: string, approve: boolean, identity: Identity) {
+    const request = await this.repo.joinRequest(requestId);
+    if (!request) throw communityErrors.notFound();
+    const { userId } = await this.require(request.community_id, identity, 'manage_members');
+    const communityId = request.community_id;
+    const decided = await this.repo.transaction(async (trx) => {
+      const decided = await this.repo.decideJoinRequest(trx, requestId, approve ? 'approved' : 'rejected', userId);
+      if (!decided) throw communityErrors.requestDecided();
+      if (approve && (await this.repo.addMember(trx, communityId, request.user_id, 'member'))) {
+        await this.deps.outbox.write(trx as Kysely<any>, communityTopics.memberJoined, { communityId, userId: request.user_id, role: 'member', via: 'request' });
+      }
+      await this.repo.appendAudit(trx, { communityId, actorId: userId, action: approve ? 'request.approve' : 'request.reject', targetType: 'user', targetId: request.user_id, before: null, after: null, ip: identity.ip });
+      return decided;
+    });
+    await this.changed(communityId, request.user_id);
+    return decided;
   }
 
   /** Keeps the profile projection current from auth's events. */

@@ -207,4 +207,54 @@ describe.each(modes)('community service (%s)', (mode) => {
     expect(await can(ids.nina!, 'moderate_content')).toBe(false);
     expect(await can(ids.nina!, 'post')).toBe(false);
   });
+
+  it.runIf(run)('joins by invite link: expiry, max uses and revocation are enforced', async () => {
+    const c = (await p.gql(CREATE, { input: { name: 'Invite Only', slug: 'invite-only', visibility: 'PRIVATE', joinPolicy: 'INVITE' } }, { token: tokens.olga })).data.createCommunity;
+    const mk = async (vars: Record<string, unknown>) =>
+      (await p.gql(`mutation($c: ID!, $e: Int, $m: Int) { createInvite(communityId: $c, expiresInSeconds: $e, maxUses: $m) { id code uses maxUses expiresAt } }`, { c: c.id, ...vars }, { token: tokens.olga })).data.createInvite;
+    const once = await mk({ m: 1 });
+    expect(once.code.length).toBeGreaterThanOrEqual(16);
+    expect(codeOf(await p.gql(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: c.id }, { token: tokens.mike }))).toBe('FORBIDDEN');
+    const preview = await p.gql(`query($code: String!) { invitePreview(code: $code) { name valid } }`, { code: once.code });
+    expect(preview.data.invitePreview).toEqual({ name: 'Invite Only', valid: true }); // visible to the holder of the code, even when private
+    const join = await p.gql(`mutation($code: String!) { joinByInvite(code: $code) { viewerRole } }`, { code: once.code }, { token: tokens.mike });
+    expect(join.data.joinByInvite.viewerRole).toBe('MEMBER');
+    expect(codeOf(await p.gql(`mutation($code: String!) { joinByInvite(code: $code) { id } }`, { code: once.code }, { token: tokens.nina }))).toBe('INVALID_TOKEN'); // used up
+    expect((await p.gql(`query($code: String!) { invitePreview(code: $code) { valid } }`, { code: once.code })).data.invitePreview.valid).toBe(false);
+
+    const revoked = await mk({});
+    expect((await p.gql(`mutation($id: ID!) { revokeInvite(id: $id) }`, { id: revoked.id }, { token: tokens.olga })).data.revokeInvite).toBe(true);
+    expect(codeOf(await p.gql(`mutation($code: String!) { joinByInvite(code: $code) { id } }`, { code: revoked.code }, { token: tokens.nina }))).toBe('INVALID_TOKEN');
+
+    const expiring = await mk({ e: 3600 });
+    await sql`update community.invites set expires_at = now() - interval '1 second' where id = ${expiring.id}`.execute(p.infra.database!.db);
+    expect(codeOf(await p.gql(`mutation($code: String!) { joinByInvite(code: $code) { id } }`, { code: expiring.code }, { token: tokens.nina }))).toBe('INVALID_TOKEN');
+    expect(codeOf(await p.gql(`mutation { joinByInvite(code: "nope-nope-nope-nope") { id } }`, {}, { token: tokens.nina }))).toBe('INVALID_TOKEN');
+    const tooShort = await p.gql(`mutation($c: ID!) { createInvite(communityId: $c, expiresInSeconds: 5) { id } }`, { c: c.id }, { token: tokens.olga });
+    expect(codeOf(tooShort)).toBe('BAD_USER_INPUT');
+    expect(codeOf(await p.gql(`query($c: ID!) { communityInvites(communityId: $c) { id } }`, { c: c.id }, { token: tokens.nina }))).toBe('NOT_FOUND'); // private: not even its existence
+  });
+
+  it.runIf(run)('takes requests to join with the owner\'s questions; moderators approve or reject', async () => {
+    const c = (
+      await p.gql(CREATE, { input: { name: 'Reviewed', slug: 'reviewed', joinPolicy: 'APPROVAL', joinQuestions: ['Why do you want to join?', 'Favourite bread?'] } }, { token: tokens.olga })
+    ).data.createCommunity;
+    expect(codeOf(await p.gql(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: c.id }, { token: tokens.mike }))).toBe('FORBIDDEN');
+    const req = (answers: string[], who: string) => p.gql(`mutation($c: ID!, $a: [String!]!) { requestToJoin(communityId: $c, answers: $a) { id status answers } }`, { c: c.id, a: answers }, { token: tokens[who] });
+    expect(codeOf(await req(['To bake'], 'mike'))).toBe('BAD_USER_INPUT');
+    const mike = (await req(['To bake', 'Rye'], 'mike')).data.requestToJoin;
+    expect(mike).toMatchObject({ status: 'PENDING', answers: ['To bake', 'Rye'] });
+    expect(codeOf(await req(['Again', 'Rye'], 'mike'))).toBe('CONFLICT');
+    const nina = (await req(['Curious', 'Spelt'], 'nina')).data.requestToJoin;
+    const pending = await p.gql(`query($c: ID!) { joinRequests(communityId: $c) { id user { handle } answers } }`, { c: c.id }, { token: tokens.olga });
+    expect(pending.data.joinRequests.map((r: { user: { handle: string } }) => r.user.handle)).toEqual(['mike', 'nina']);
+    expect(codeOf(await p.gql(`query($c: ID!) { joinRequests(communityId: $c) { id } }`, { c: c.id }, { token: tokens.mike }))).toBe('FORBIDDEN');
+    const decide = (id: string, approve: boolean) => p.gql(`mutation($id: ID!, $a: Boolean!) { decideJoinRequest(id: $id, approve: $a) { status } }`, { id, a: approve }, { token: tokens.olga });
+    expect((await decide(mike.id, true)).data.decideJoinRequest.status).toBe('APPROVED');
+    expect((await decide(nina.id, false)).data.decideJoinRequest.status).toBe('REJECTED');
+    expect(codeOf(await decide(nina.id, true))).toBe('CONFLICT');
+    const roles = await Promise.all(['mike', 'nina'].map(async (w) => (await p.gql(`{ community(slug: "reviewed") { viewerRole } }`, {}, { token: tokens[w] })).data.community.viewerRole));
+    expect(roles).toEqual(['MEMBER', null]);
+  });
 });
+
