@@ -6,8 +6,11 @@ import type { Cache } from './infra/cache.ts';
  * HTTP call when it runs elsewhere. Types only here, plus the caching rules shared by provider and consumers.
  */
 export interface CommunityApi {
-  /** May this user do this (a named permission such as "post") in this community right now? */
-  can(input: { userId: string; permission: string; communityId: string }): Promise<boolean>;
+  /**
+   * May this user do this (a named permission such as "post") in this community right now — and, with spaceId,
+   * in that space (a circle needs its membership too)?
+   */
+  can(input: { userId: string; permission: string; communityId: string; spaceId?: string }): Promise<boolean>;
 }
 
 export interface ServiceApis {
@@ -17,7 +20,8 @@ export type ApiName = keyof ServiceApis;
 export const apiNames: ApiName[] = ['community'];
 
 const PERMISSION_TTL_MS = 60_000;
-const permKey = (communityId: string, userId: string, permission?: string) => `perm:${communityId}:${userId}:${permission ?? ''}`;
+const permKey = (communityId: string, userId: string, permission?: string, spaceId?: string) =>
+  `perm:${communityId}:${userId}:${permission === undefined ? '' : `${permission}:${spaceId ?? ''}`}`;
 
 /**
  * Consumers ask through this cache. The provider calls `invalidateCommunityPermissions` in the same moment it commits
@@ -26,7 +30,7 @@ const permKey = (communityId: string, userId: string, permission?: string) => `p
 export function cachedCommunityApi(api: CommunityApi, cache: Cache): CommunityApi {
   return {
     async can(input) {
-      const key = permKey(input.communityId, input.userId, input.permission);
+      const key = permKey(input.communityId, input.userId, input.permission, input.spaceId);
       const hit = await cache.get<boolean>(key);
       if (hit !== undefined) return hit;
       const answer = await api.can(input);

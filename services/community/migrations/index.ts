@@ -115,4 +115,21 @@ export const migrations: Migrations = {
       await sql`create unique index join_requests_one_pending on community.join_requests (community_id, user_id) where status = 'pending'`.execute(db);
     },
   },
+  '0004_circles': {
+    async up(db) {
+      await sql`alter table community.spaces
+        add column description text not null default '',
+        add column access text not null default 'open' check (access in ('open', 'approval', 'invite', 'paid')),
+        add column hidden boolean not null default false,
+        add column created_by uuid`.execute(db);
+      await sql`create table community.circle_members (
+        space_id uuid not null references community.spaces(id) on delete cascade,
+        user_id uuid not null,
+        role text not null check (role in ('host', 'member')),
+        added_at timestamptz not null default now(),
+        primary key (space_id, user_id)
+      )`.execute(db);
+      await sql`create index circle_members_user on community.circle_members (user_id)`.execute(db);
+    },
+  },
 };

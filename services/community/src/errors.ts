@@ -21,6 +21,7 @@ export const communityErrors = {
   requestPending: () => new DomainError('CONFLICT', 'Your request to join is already waiting for a decision.'),
   requestDecided: () => new DomainError('CONFLICT', 'That request was already decided.'),
   answersMissing: (n: number) => new DomainError('BAD_USER_INPUT', `Answer all ${n} question${n === 1 ? '' : 's'}.`, { field: 'answers' }),
+  circleClosed: () => new DomainError('FORBIDDEN', 'This circle is not open: a host or admin adds members.'),
   badDuration: (field: string) => new DomainError('BAD_USER_INPUT', 'That duration is out of range.', { field }),
   banned: (until: Date | null) =>
     new DomainError('FORBIDDEN', until ? `You are banned from this community until ${until.toISOString()}.` : 'You are banned from this community.', {

@@ -17,7 +17,8 @@ export const communityService = defineService({
     return {
       resolvers: createCommunityResolvers(service),
       api: {
-        can: ({ userId, permission, communityId }: { userId: string; permission: string; communityId: string }) => service.can(userId, permission, communityId),
+        can: ({ userId, permission, communityId, spaceId }: { userId: string; permission: string; communityId: string; spaceId?: string }) =>
+          service.can(userId, permission, communityId, spaceId),
       } satisfies CommunityApi,
       eventHandlers: {
         // The member directory searches names from auth's public profiles, kept here as a projection.

@@ -35,6 +35,13 @@ export const updateCommunityInput = z
   .partial()
   .refine((o) => Object.values(o).some((v) => v !== undefined), 'Nothing to change.');
 
+export const createCircleInput = z.object({
+  name: z.string().trim().min(2, 'Circle names are at least 2 characters.').max(80, 'Circle names are at most 80 characters.'),
+  description: description.default(''),
+  access: z.enum(['OPEN', 'APPROVAL', 'INVITE', 'PAID']).transform((v) => v.toLowerCase() as 'open' | 'approval' | 'invite' | 'paid').default('open'),
+  hidden: z.boolean().default(false),
+});
+
 /** Slugs that would collide with app routes. */
 export const reservedSlugs = new Set(['new', 'admin', 'api', 'graphql', 'settings', 'account', 'login', 'signup', 'c', 'communities', 'explore']);
 

@@ -30,6 +30,7 @@ export const roleAllows = (role: Role | null, permission: Permission): boolean =
 
 export type Visibility = 'listed' | 'unlisted' | 'private';
 export type JoinPolicy = 'open' | 'approval' | 'invite';
+export type CircleAccess = 'open' | 'approval' | 'invite' | 'paid';
 
 /** Private communities are invisible to non-members; listed and unlisted ones can be seen by anyone with the link. */
 export const canSee = (visibility: Visibility, role: Role | null): boolean => visibility !== 'private' || role !== null;

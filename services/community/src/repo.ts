@@ -1,6 +1,6 @@
 import { type Generated, type Kysely, type Selectable, sql } from 'kysely';
 import { type AuditContent, auditHash, GENESIS, type StoredAudit } from './audit.ts';
-import type { JoinPolicy, Role, Visibility } from './policy.ts';
+import type { CircleAccess, JoinPolicy, Role, Visibility } from './policy.ts';
 
 interface CommunitiesTable {
   id: string;
@@ -23,7 +23,18 @@ export type CommunityRow = Selectable<CommunitiesTable>;
 
 export interface CommunityTables {
   'community.communities': CommunitiesTable;
-  'community.spaces': { id: string; community_id: string; kind: 'public_center' | 'circle'; name: string; created_at: Generated<Date> };
+  'community.spaces': {
+    id: string;
+    community_id: string;
+    kind: 'public_center' | 'circle';
+    name: string;
+    description: Generated<string>;
+    access: Generated<CircleAccess>;
+    hidden: Generated<boolean>;
+    created_by: string | null;
+    created_at: Generated<Date>;
+  };
+  'community.circle_members': { space_id: string; user_id: string; role: 'host' | 'member'; added_at: Generated<Date> };
   'community.members': { community_id: string; user_id: string; role: Role; joined_at: Generated<Date>; timed_out_until: Date | null; timeout_reason: string | null };
   'community.invites': {
     id: string;
@@ -84,7 +95,7 @@ export class CommunityRepository {
       .values({ ...row, join_questions: JSON.stringify(row.join_questions) as never, archived_at: null })
       .returningAll()
       .executeTakeFirstOrThrow();
-    await trx.insertInto('community.spaces').values({ id: publicCenterId, community_id: row.id, kind: 'public_center', name: 'Public Center' }).execute();
+    await trx.insertInto('community.spaces').values({ id: publicCenterId, community_id: row.id, kind: 'public_center', name: 'Public Center', created_by: row.owner_id }).execute();
     await trx.insertInto('community.members').values({ community_id: row.id, user_id: row.owner_id, role: 'owner', timed_out_until: null, timeout_reason: null }).execute();
     return community;
   }
@@ -146,6 +157,7 @@ export class CommunityRepository {
   }
 
   async removeMember(trx: CommunityDb, communityId: string, userId: string): Promise<boolean> {
+    await this.removeFromAllCircles(trx, communityId, userId);
     const r = await trx.deleteFrom('community.members').where('community_id', '=', communityId).where('user_id', '=', userId).returning('user_id').execute();
     return r.length > 0;
   }
@@ -220,6 +232,65 @@ export class CommunityRepository {
       .where('community_id', '=', communityId)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
       .orderBy('created_at', 'desc')
+      .execute();
+  }
+
+  async insertCircle(trx: CommunityDb, row: { id: string; community_id: string; name: string; description: string; access: CircleAccess; hidden: boolean; created_by: string }) {
+    const circle = await trx.insertInto('community.spaces').values({ ...row, kind: 'circle' }).returningAll().executeTakeFirstOrThrow();
+    await trx.insertInto('community.circle_members').values({ space_id: row.id, user_id: row.created_by, role: 'host' }).execute();
+    return circle;
+  }
+
+  circles(communityId: string) {
+    return this.db.selectFrom('community.spaces').selectAll().where('community_id', '=', communityId).where('kind', '=', 'circle').orderBy('created_at').execute();
+  }
+
+  async circleRoleOf(spaceId: string, userId: string, trx: CommunityDb = this.db): Promise<'host' | 'member' | null> {
+    const row = await trx.selectFrom('community.circle_members').select('role').where('space_id', '=', spaceId).where('user_id', '=', userId).executeTakeFirst();
+    return row?.role ?? null;
+  }
+
+  /** The circles of a community this user belongs to. */
+  async circleIdsOf(communityId: string, userId: string): Promise<Set<string>> {
+    const rows = await this.db
+      .selectFrom('community.circle_members as cm')
+      .innerJoin('community.spaces as s', 's.id', 'cm.space_id')
+      .select('cm.space_id')
+      .where('s.community_id', '=', communityId)
+      .where('cm.user_id', '=', userId)
+      .execute();
+    return new Set(rows.map((r) => r.space_id));
+  }
+
+  circleMembers(spaceId: string) {
+    return this.db.selectFrom('community.circle_members').selectAll().where('space_id', '=', spaceId).orderBy('added_at').limit(1000).execute();
+  }
+
+  async circleMemberCount(spaceId: string): Promise<number> {
+    const row = await this.db.selectFrom('community.circle_members').select((eb) => eb.fn.countAll<number>().as('n')).where('space_id', '=', spaceId).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async addCircleMember(trx: CommunityDb, spaceId: string, userId: string, role: 'host' | 'member') {
+    return trx
+      .insertInto('community.circle_members')
+      .values({ space_id: spaceId, user_id: userId, role })
+      .onConflict((oc) => oc.columns(['space_id', 'user_id']).doUpdateSet({ role }))
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  async removeCircleMember(trx: CommunityDb, spaceId: string, userId: string): Promise<boolean> {
+    const r = await trx.deleteFrom('community.circle_members').where('space_id', '=', spaceId).where('user_id', '=', userId).returning('user_id').execute();
+    return r.length > 0;
+  }
+
+  /** Leaving, removal or a ban ends every circle membership in that community too. */
+  async removeFromAllCircles(trx: CommunityDb, communityId: string, userId: string): Promise<void> {
+    await trx
+      .deleteFrom('community.circle_members')
+      .where('user_id', '=', userId)
+      .where('space_id', 'in', (eb) => eb.selectFrom('community.spaces').select('id').where('community_id', '=', communityId))
       .execute();
   }
 

@@ -54,6 +54,17 @@ const toRequest = (r: { id: string; user_id: string; answers: unknown; status: s
   decidedAt: r.decided_at,
 });
 
+const toSpace = (s: { id: string; kind: string; name: string; description: string; access: string; hidden: boolean; community_id: string }) => ({
+  id: s.id,
+  kind: upper(s.kind),
+  name: s.name,
+  description: s.description,
+  access: upper(s.access),
+  hidden: s.hidden,
+  communityId: s.community_id,
+});
+const toCircleMember = (m: { user_id: string; role: string; added_at: Date }) => ({ user: { id: m.user_id }, role: upper(m.role), addedAt: m.added_at });
+
 export function createCommunityResolvers(svc: CommunityService): Resolvers {
   const community = async (c: CommunityRow | null) => (c ? toCommunity(c) : null);
   return {
@@ -64,17 +75,22 @@ export function createCommunityResolvers(svc: CommunityService): Resolvers {
         const role = await svc.roleOf(c.id, ctx.identity.userId);
         return role ? upper(role) : null;
       },
-      publicCenter: async (c: { id: string }) => {
-        const s = await svc.repo.publicCenter(c.id);
-        return { id: s.id, kind: 'PUBLIC_CENTER', name: s.name, communityId: s.community_id };
-      },
+      publicCenter: async (c: { id: string }) => toSpace(await svc.repo.publicCenter(c.id)),
+      circles: async (c: { id: string }, _: unknown, ctx: RequestContext) => (await svc.circlesFor(c.id, ctx.identity)).map(toSpace),
     },
     Space: {
       __resolveReference: async (ref: { id: string }, ctx: RequestContext) => {
         const s = await svc.repo.space(ref.id);
         if (!s || !(await svc.byId(s.community_id, ctx.identity))) return null;
-        return { id: s.id, kind: upper(s.kind), name: s.name, communityId: s.community_id };
+        if (s.kind === 'circle') return (await svc.circle(s.id, ctx.identity)) ? toSpace(s) : null;
+        return toSpace(s);
       },
+      viewerIsMember: async (s: { id: string; kind: string; communityId: string }, _: unknown, ctx: RequestContext) => {
+        if (!ctx.identity.userId) return false;
+        if (s.kind === 'PUBLIC_CENTER') return (await svc.roleOf(s.communityId, ctx.identity.userId)) !== null;
+        return (await svc.repo.circleRoleOf(s.id, ctx.identity.userId)) !== null;
+      },
+      memberCount: (s: { id: string; kind: string; communityId: string }) => (s.kind === 'PUBLIC_CENTER' ? svc.repo.memberCount(s.communityId) : svc.repo.circleMemberCount(s.id)),
       community: async (s: { communityId: string }, _: unknown, ctx: RequestContext) => community(await svc.byId(s.communityId, ctx.identity)),
     },
     Query: {
@@ -83,6 +99,11 @@ export function createCommunityResolvers(svc: CommunityService): Resolvers {
       myCommunities: async (_: unknown, __: unknown, ctx: RequestContext) => (await svc.mine(ctx.identity)).map(toCommunity),
       communityMembers: async (_: unknown, args: { communityId: string; search?: string | null; first: number }, ctx: RequestContext) =>
         (await svc.members(args.communityId, args.search ?? null, args.first, ctx.identity)).map(toMember),
+      circle: async (_: unknown, a: { id: string }, ctx: RequestContext) => {
+        const c = await svc.circle(a.id, ctx.identity);
+        return c ? toSpace(c) : null;
+      },
+      circleMembers: async (_: unknown, a: { circleId: string }, ctx: RequestContext) => (await svc.circleMembers(a.circleId, ctx.identity)).map(toCircleMember),
       communityInvites: async (_: unknown, a: { communityId: string }, ctx: RequestContext) => (await svc.invites(a.communityId, ctx.identity)).map(toInvite),
       invitePreview: async (_: unknown, a: { code: string }) => {
         const p = await svc.invitePreview(a.code);
@@ -124,6 +145,12 @@ export function createCommunityResolvers(svc: CommunityService): Resolvers {
       unbanMember: (_: unknown, a: { communityId: string; userId: string }, ctx: RequestContext) => svc.unban(a.communityId, a.userId, ctx.identity),
       timeoutMember: async (_: unknown, a: { communityId: string; userId: string; durationSeconds: number; reason: string }, ctx: RequestContext) =>
         toMember(await svc.timeout(a.communityId, a.userId, a.durationSeconds, a.reason ?? '', ctx.identity)),
+      createCircle: async (_: unknown, a: { communityId: string; input: unknown }, ctx: RequestContext) => toSpace(await svc.createCircle(a.communityId, a.input, ctx.identity)),
+      joinCircle: async (_: unknown, a: { id: string }, ctx: RequestContext) => toSpace(await svc.joinCircle(a.id, ctx.identity)),
+      leaveCircle: (_: unknown, a: { id: string }, ctx: RequestContext) => svc.leaveCircle(a.id, ctx.identity),
+      addCircleMember: async (_: unknown, a: { circleId: string; userId: string; role: string }, ctx: RequestContext) =>
+        toCircleMember(await svc.addCircleMember(a.circleId, a.userId, a.role ?? 'MEMBER', ctx.identity)),
+      removeCircleMember: (_: unknown, a: { circleId: string; userId: string }, ctx: RequestContext) => svc.removeCircleMember(a.circleId, a.userId, ctx.identity),
       createInvite: async (_: unknown, a: { communityId: string; expiresInSeconds?: number | null; maxUses?: number | null }, ctx: RequestContext) =>
         toInvite(await svc.createInvite(a.communityId, a.expiresInSeconds ?? null, a.maxUses ?? null, ctx.identity)),
       revokeInvite: (_: unknown, a: { id: string }, ctx: RequestContext) => svc.revokeInvite(a.id, ctx.identity),

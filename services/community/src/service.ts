@@ -2,7 +2,7 @@ import { badInput, type Identity, invalidateCommunityPermissions, isUniqueViolat
 import type { Kysely } from 'kysely';
 import { verifyChain } from './audit.ts';
 import { communityErrors } from './errors.ts';
-import { answers, createCommunityInput, parse, reservedSlugs, updateCommunityInput } from './inputs.ts';
+import { answers, createCircleInput, createCommunityInput, parse, reservedSlugs, updateCommunityInput } from './inputs.ts';
 import { allows, canSee, type Permission, permissions, rank, type Role } from './policy.ts';
 import { type CommunityDb, type CommunityRow, CommunityRepository } from './repo.ts';
 
@@ -17,6 +17,9 @@ export const communityTopics = {
   memberTimedOut: 'community.member_timed_out',
   roleChanged: 'community.role_changed',
   ownershipTransferred: 'community.ownership_transferred',
+  circleCreated: 'community.circle_created',
+  circleMemberAdded: 'community.circle_member_added',
+  circleMemberRemoved: 'community.circle_member_removed',
 } as const;
 
 const MAX_TIMEOUT_S = 28 * 86_400;
@@ -72,11 +75,119 @@ export class CommunityService {
   }
 
   /** The one policy question other code asks: may this user do this in this community right now? */
-  async can(userId: string | null, permission: string, communityId: string): Promise<boolean> {
+  async can(userId: string | null, permission: string, communityId: string, spaceId?: string): Promise<boolean> {
     if (!(permissions as readonly string[]).includes(permission)) throw badInput(`Unknown permission "${permission}".`, 'permission');
     if (!userId) return false;
     const member = await this.repo.member(communityId, userId);
-    return allows(member?.role ?? null, permission as Permission, member?.timed_out_until ?? null);
+    if (!allows(member?.role ?? null, permission as Permission, member?.timed_out_until ?? null)) return false;
+    if (!spaceId) return true;
+    const space = await this.repo.space(spaceId);
+    if (!space || space.community_id !== communityId) return false;
+    // In a circle you also need its membership, unless you manage circles.
+    return space.kind === 'public_center' || (await this.repo.circleRoleOf(spaceId, userId)) !== null || allows(member!.role, 'manage_circles', null);
+  }
+
+  // ---- circles ---------------------------------------------------------------------------------------------
+
+  /** The circles of a community this viewer may see: hidden ones only for their members and circle managers. */
+  async circlesFor(communityId: string, identity: Identity) {
+    const community = await this.byId(communityId, identity);
+    if (!community) return [];
+    const role = await this.roleOf(communityId, identity.userId);
+    const mine = identity.userId ? await this.repo.circleIdsOf(communityId, identity.userId) : new Set<string>();
+    const manager = allows(role, 'manage_circles', null);
+    return (await this.repo.circles(communityId)).filter((c) => !c.hidden || manager || mine.has(c.id));
+  }
+
+  /** A circle if visible to the viewer, else null (a hidden circle's existence stays secret). */
+  async circle(spaceId: string, identity: Identity) {
+    const space = await this.repo.space(spaceId);
+    if (!space || space.kind !== 'circle') return null;
+    return (await this.circlesFor(space.community_id, identity)).find((c) => c.id === spaceId) ?? null;
+  }
+
+  private async requireCircleManager(spaceId: string, identity: Identity) {
+    const userId = this.requireUser(identity);
+    const circle = await this.circle(spaceId, identity);
+    if (!circle) throw communityErrors.notFound();
+    const role = await this.repo.role(circle.community_id, userId);
+    const host = (await this.repo.circleRoleOf(spaceId, userId)) === 'host';
+    if (!host && !allows(role, 'manage_circles', null)) throw communityErrors.notAllowed();
+    return { circle, userId };
+  }
+
+  async createCircle(communityId: string, raw: unknown, identity: Identity) {
+    const { userId } = await this.require(communityId, identity, 'manage_circles');
+    const input = parse(createCircleInput, raw);
+    const circle = await this.repo.transaction(async (trx) => {
+      const circle = await this.repo.insertCircle(trx, { id: newId(), community_id: communityId, name: input.name, description: input.description, access: input.access, hidden: input.hidden, created_by: userId });
+      await this.repo.appendAudit(trx, { communityId, actorId: userId, action: 'circle.create', targetType: 'circle', targetId: circle.id, before: null, after: input, ip: identity.ip });
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.circleCreated, { communityId, circleId: circle.id, hidden: circle.hidden, access: circle.access });
+      return circle;
+    });
+    this.deps.outbox.nudge();
+    return circle;
+  }
+
+  async joinCircle(spaceId: string, identity: Identity) {
+    const userId = this.requireUser(identity);
+    const circle = await this.circle(spaceId, identity);
+    if (!circle) throw communityErrors.notFound();
+    if (!(await this.repo.role(circle.community_id, userId))) throw communityErrors.notAllowed();
+    if (circle.access !== 'open') throw communityErrors.circleClosed();
+    await this.addToCircle(circle.community_id, spaceId, userId, 'member', null, identity);
+    return circle;
+  }
+
+  async leaveCircle(spaceId: string, identity: Identity): Promise<boolean> {
+    const userId = this.requireUser(identity);
+    const space = await this.repo.space(spaceId);
+    if (!space || space.kind !== 'circle') return false;
+    const left = await this.repo.transaction(async (trx) => {
+      if (!(await this.repo.removeCircleMember(trx, spaceId, userId))) return false;
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.circleMemberRemoved, { communityId: space.community_id, circleId: spaceId, userId });
+      return true;
+    });
+    if (left) await this.changed(space.community_id, userId);
+    return left;
+  }
+
+  async addCircleMember(spaceId: string, targetId: string, rawRole: string, identity: Identity) {
+    const { circle, userId } = await this.requireCircleManager(spaceId, identity);
+    if (!(await this.repo.role(circle.community_id, targetId))) throw communityErrors.notMember();
+    return this.addToCircle(circle.community_id, spaceId, targetId, rawRole.toLowerCase() === 'host' ? 'host' : 'member', userId, identity);
+  }
+
+  private async addToCircle(communityId: string, spaceId: string, targetId: string, role: 'host' | 'member', actorId: string | null, identity: Identity) {
+    const row = await this.repo.transaction(async (trx) => {
+      const row = await this.repo.addCircleMember(trx, spaceId, targetId, role);
+      if (actorId) {
+        await this.repo.appendAudit(trx, { communityId, actorId, action: 'circle.member.add', targetType: 'user', targetId, before: null, after: { circleId: spaceId, role }, ip: identity.ip });
+      }
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.circleMemberAdded, { communityId, circleId: spaceId, userId: targetId, role });
+      return row;
+    });
+    await this.changed(communityId, targetId);
+    return row;
+  }
+
+  async removeCircleMember(spaceId: string, targetId: string, identity: Identity): Promise<boolean> {
+    const { circle, userId } = await this.requireCircleManager(spaceId, identity);
+    const removed = await this.repo.transaction(async (trx) => {
+      if (!(await this.repo.removeCircleMember(trx, spaceId, targetId))) return false;
+      await this.repo.appendAudit(trx, { communityId: circle.community_id, actorId: userId, action: 'circle.member.remove', targetType: 'user', targetId, before: { circleId: spaceId }, after: null, ip: identity.ip });
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.circleMemberRemoved, { communityId: circle.community_id, circleId: spaceId, userId: targetId });
+      return true;
+    });
+    if (removed) await this.changed(circle.community_id, targetId);
+    return removed;
+  }
+
+  async circleMembers(spaceId: string, identity: Identity) {
+    const circle = await this.circle(spaceId, identity);
+    if (!circle) throw communityErrors.notFound();
+    if (!identity.userId || !(await this.repo.role(circle.community_id, identity.userId))) throw communityErrors.notAllowed();
+    return this.repo.circleMembers(spaceId);
   }
 
   /** After a change to who may do what: other services' cached answers for this member are dropped at once. */

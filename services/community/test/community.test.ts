@@ -256,5 +256,40 @@ describe.each(modes)('community service (%s)', (mode) => {
     const roles = await Promise.all(['mike', 'nina'].map(async (w) => (await p.gql(`{ community(slug: "reviewed") { viewerRole } }`, {}, { token: tokens[w] })).data.community.viewerRole));
     expect(roles).toEqual(['MEMBER', null]);
   });
-});
 
+  it.runIf(run)('keeps hidden circles invisible until you are added, and a ban takes access away at once', async () => {
+    const c = (await p.gql(CREATE, { input: { name: 'Circle Works', slug: 'circle-works' } }, { token: tokens.olga })).data.createCommunity;
+    const mkCircle = (input: Record<string, unknown>) =>
+      p.gql(`mutation($c: ID!, $i: CreateCircleInput!) { createCircle(communityId: $c, input: $i) { id name access hidden viewerIsMember memberCount } }`, { c: c.id, i: input }, { token: tokens.olga });
+    const hidden = (await mkCircle({ name: 'Inner Circle', access: 'INVITE', hidden: true })).data.createCircle;
+    expect(hidden).toMatchObject({ access: 'INVITE', hidden: true, viewerIsMember: true, memberCount: 1 });
+    const open = (await mkCircle({ name: 'Open Circle' })).data.createCircle;
+    const invite = (await p.gql(`mutation($c: ID!) { createInvite(communityId: $c) { code } }`, { c: c.id }, { token: tokens.olga })).data.createInvite;
+    await p.gql(`mutation($code: String!) { joinByInvite(code: $code) { id } }`, { code: invite.code }, { token: tokens.mike });
+    await mkCircle({ name: 'Nope' });
+    const byMember = await p.gql(`mutation($c: ID!) { createCircle(communityId: $c, input: { name: "Mine" }) { id } }`, { c: c.id }, { token: tokens.mike });
+    expect(codeOf(byMember)).toBe('FORBIDDEN'); // members lack "manage circles"
+
+    const circlesOf = async (who: string) => (await p.gql(`{ community(slug: "circle-works") { circles { name } } }`, {}, { token: tokens[who] })).data.community.circles.map((x: { name: string }) => x.name);
+    expect(await circlesOf('mike')).toEqual(['Open Circle', 'Nope']);
+    expect((await p.gql(`query($id: ID!) { circle(id: $id) { id } }`, { id: hidden.id }, { token: tokens.mike })).data.circle).toBeNull();
+    expect(codeOf(await p.gql(`mutation($id: ID!) { joinCircle(id: $id) { id } }`, { id: hidden.id }, { token: tokens.mike }))).toBe('NOT_FOUND');
+    expect((await p.gql(`mutation($id: ID!) { joinCircle(id: $id) { viewerIsMember } }`, { id: open.id }, { token: tokens.mike })).data.joinCircle.viewerIsMember).toBe(true);
+
+    const api = p.host.apis!.community;
+    const canPostHidden = () => api.can({ userId: ids.mike!, permission: 'post', communityId: c.id, spaceId: hidden.id });
+    expect(await canPostHidden()).toBe(false);
+    const added = await p.gql(`mutation($s: ID!, $u: ID!) { addCircleMember(circleId: $s, userId: $u) { role user { handle } } }`, { s: hidden.id, u: ids.mike }, { token: tokens.olga });
+    expect(added.data.addCircleMember).toEqual({ role: 'MEMBER', user: { handle: 'mike' } });
+    expect(await circlesOf('mike')).toEqual(['Inner Circle', 'Open Circle', 'Nope']);
+    expect(await canPostHidden()).toBe(true);
+    const members = await p.gql(`query($s: ID!) { circleMembers(circleId: $s) { role user { handle } } }`, { s: hidden.id }, { token: tokens.mike });
+    expect(members.data.circleMembers).toEqual([{ role: 'HOST', user: { handle: 'olga' } }, { role: 'MEMBER', user: { handle: 'mike' } }]);
+
+    await p.gql(`mutation($c: ID!, $u: ID!) { banMember(communityId: $c, userId: $u, reason: "gone") { reason } }`, { c: c.id, u: ids.mike }, { token: tokens.olga });
+    expect(await canPostHidden()).toBe(false);
+    expect(await circlesOf('mike')).toEqual(['Open Circle', 'Nope']); // the community is listed; the hidden circle is gone
+    expect((await p.gql(`query($id: ID!) { circle(id: $id) { id } }`, { id: hidden.id }, { token: tokens.mike })).data.circle).toBeNull();
+    expect((await p.gql(`query($s: ID!) { circleMembers(circleId: $s) { user { handle } } }`, { s: hidden.id }, { token: tokens.olga })).data.circleMembers).toEqual([{ user: { handle: 'olga' } }]);
+  });
+});
