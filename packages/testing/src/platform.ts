@@ -14,6 +14,8 @@ export const modes: Mode[] = ['embedded', 'distributed'];
 export interface TestPlatform {
   mode: Mode;
   url: string;
+  /** The PostgreSQL test database (distributed mode only). */
+  databaseUrl?: string;
   gql: Gql;
   host: Awaited<ReturnType<typeof startCircles>>['host'];
   infra: Awaited<ReturnType<typeof startCircles>>['infra'];
@@ -41,6 +43,7 @@ export async function startTestPlatform(mode: Mode, overrides: Partial<ConfigInp
   return {
     mode,
     url: circles.gatewayUrl,
+    databaseUrl: pgdb?.url,
     gql: gqlClient(circles.gatewayUrl),
     host: circles.host,
     infra: circles.infra,
