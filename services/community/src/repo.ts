@@ -196,6 +196,15 @@ export class CommunityRepository {
       .executeTakeFirstOrThrow();
   }
 
+  async setArchived(trx: CommunityDb, id: string, archived: boolean) {
+    return trx.updateTable('community.communities').set({ archived_at: archived ? new Date() : null, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  }
+
+  /** Spaces, members, invites, requests and bans go with it (ON DELETE CASCADE); the audit log is kept. */
+  async deleteCommunity(trx: CommunityDb, id: string) {
+    await trx.deleteFrom('community.communities').where('id', '=', id).execute();
+  }
+
   async setOwner(trx: CommunityDb, communityId: string, ownerId: string) {
     await trx.updateTable('community.communities').set({ owner_id: ownerId, updated_at: new Date() }).where('id', '=', communityId).execute();
   }

@@ -151,6 +151,9 @@ export function createCommunityResolvers(svc: CommunityService): Resolvers {
       addCircleMember: async (_: unknown, a: { circleId: string; userId: string; role: string }, ctx: RequestContext) =>
         toCircleMember(await svc.addCircleMember(a.circleId, a.userId, a.role ?? 'MEMBER', ctx.identity)),
       removeCircleMember: (_: unknown, a: { circleId: string; userId: string }, ctx: RequestContext) => svc.removeCircleMember(a.circleId, a.userId, ctx.identity),
+      archiveCommunity: async (_: unknown, a: { id: string; confirmSlug: string }, ctx: RequestContext) => toCommunity(await svc.setArchived(a.id, true, a.confirmSlug, ctx.identity)),
+      unarchiveCommunity: async (_: unknown, a: { id: string }, ctx: RequestContext) => toCommunity(await svc.setArchived(a.id, false, undefined, ctx.identity)),
+      deleteCommunity: (_: unknown, a: { id: string; confirmSlug: string }, ctx: RequestContext) => svc.delete(a.id, a.confirmSlug, ctx.identity),
       createInvite: async (_: unknown, a: { communityId: string; expiresInSeconds?: number | null; maxUses?: number | null }, ctx: RequestContext) =>
         toInvite(await svc.createInvite(a.communityId, a.expiresInSeconds ?? null, a.maxUses ?? null, ctx.identity)),
       revokeInvite: (_: unknown, a: { id: string }, ctx: RequestContext) => svc.revokeInvite(a.id, ctx.identity),

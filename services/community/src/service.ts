@@ -17,6 +17,9 @@ export const communityTopics = {
   memberTimedOut: 'community.member_timed_out',
   roleChanged: 'community.role_changed',
   ownershipTransferred: 'community.ownership_transferred',
+  archived: 'community.archived',
+  unarchived: 'community.unarchived',
+  deleted: 'community.deleted',
   circleCreated: 'community.circle_created',
   circleMemberAdded: 'community.circle_member_added',
   circleMemberRemoved: 'community.circle_member_removed',
@@ -117,7 +120,8 @@ export class CommunityService {
   }
 
   async createCircle(communityId: string, raw: unknown, identity: Identity) {
-    const { userId } = await this.require(communityId, identity, 'manage_circles');
+    const { userId, community } = await this.require(communityId, identity, 'manage_circles');
+    if (community.archived_at) throw communityErrors.archived();
     const input = parse(createCircleInput, raw);
     const circle = await this.repo.transaction(async (trx) => {
       const circle = await this.repo.insertCircle(trx, { id: newId(), community_id: communityId, name: input.name, description: input.description, access: input.access, hidden: input.hidden, created_by: userId });
@@ -391,6 +395,38 @@ export class CommunityService {
     return row;
   }
 
+  private async requireOwner(communityId: string, identity: Identity, confirmSlug?: string) {
+    const ctx = await this.require(communityId, identity, 'manage_community');
+    if (ctx.role !== 'owner') throw communityErrors.ownerOnly();
+    if (confirmSlug !== undefined && confirmSlug.trim().toLowerCase() !== ctx.community.slug.toLowerCase()) throw communityErrors.confirmSlug();
+    return ctx;
+  }
+
+  async setArchived(communityId: string, archived: boolean, confirmSlug: string | undefined, identity: Identity) {
+    const { community, userId } = await this.requireOwner(communityId, identity, archived ? confirmSlug : undefined);
+    if ((community.archived_at !== null) === archived) return community;
+    const row = await this.repo.transaction(async (trx) => {
+      const row = await this.repo.setArchived(trx, communityId, archived);
+      await this.repo.appendAudit(trx, { communityId, actorId: userId, action: archived ? 'community.archive' : 'community.unarchive', targetType: 'community', targetId: communityId, before: null, after: null, ip: identity.ip });
+      await this.deps.outbox.write(trx as Kysely<any>, archived ? communityTopics.archived : communityTopics.unarchived, { communityId });
+      return row;
+    });
+    await this.changed(communityId);
+    return row;
+  }
+
+  async delete(communityId: string, confirmSlug: string, identity: Identity): Promise<boolean> {
+    const { community, userId } = await this.requireOwner(communityId, identity, confirmSlug);
+    await this.repo.transaction(async (trx) => {
+      await this.repo.appendAudit(trx, { communityId, actorId: userId, action: 'community.delete', targetType: 'community', targetId: communityId, before: { slug: community.slug, name: community.name }, after: null, ip: identity.ip });
+      await this.repo.deleteCommunity(trx, communityId);
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.deleted, { communityId, slug: community.slug });
+    });
+    await this.changed(communityId);
+    this.deps.log.info('community deleted', { communityId, by: userId });
+    return true;
+  }
+
   async bans(communityId: string, identity: Identity) {
     await this.require(communityId, identity, 'manage_members');
     return this.repo.activeBans(communityId);
@@ -399,7 +435,8 @@ export class CommunityService {
   // ---- invites and requests to join -------------------------------------------------------------------
 
   async createInvite(communityId: string, expiresInSeconds: number | null, maxUses: number | null, identity: Identity) {
-    const { userId } = await this.require(communityId, identity, 'invite');
+    const { userId, community } = await this.require(communityId, identity, 'invite');
+    if (community.archived_at) throw communityErrors.archived();
     if (expiresInSeconds !== null && (!Number.isInteger(expiresInSeconds) || expiresInSeconds < 60 || expiresInSeconds > 365 * 86_400)) throw communityErrors.badDuration('expiresInSeconds');
     if (maxUses !== null && (!Number.isInteger(maxUses) || maxUses < 1 || maxUses > 100_000)) throw badInput('Uses must be between 1 and 100000.', 'maxUses');
     const invite = await this.repo.insertInvite({
@@ -466,6 +503,7 @@ export class CommunityService {
     if (await this.repo.role(communityId, userId)) throw communityErrors.alreadyMember();
     const ban = await this.repo.activeBan(communityId, userId);
     if (ban) throw communityErrors.banned(ban.expires_at);
+    if (community.archived_at) throw communityErrors.archived();
     if (community.join_policy === 'invite') throw communityErrors.needsInvite();
     const given = parse(answers, rawAnswers);
     const questions = community.join_questions as string[];

@@ -292,4 +292,26 @@ describe.each(modes)('community service (%s)', (mode) => {
     expect((await p.gql(`query($id: ID!) { circle(id: $id) { id } }`, { id: hidden.id }, { token: tokens.mike })).data.circle).toBeNull();
     expect((await p.gql(`query($s: ID!) { circleMembers(circleId: $s) { user { handle } } }`, { s: hidden.id }, { token: tokens.olga })).data.circleMembers).toEqual([{ user: { handle: 'olga' } }]);
   });
+
+  it.runIf(run)('archives (read-only, out of the directory) and deletes only for the owner, with the address typed to confirm', async () => {
+    const c = (await p.gql(CREATE, { input: { name: 'Short Lived', slug: 'short-lived' } }, { token: tokens.nina })).data.createCommunity;
+    await p.gql(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: c.id }, { token: tokens.mike });
+    const archive = (as: string, slug: string) => p.gql(`mutation($id: ID!, $s: String!) { archiveCommunity(id: $id, confirmSlug: $s) { archived } }`, { id: c.id, s: slug }, { token: tokens[as] });
+    expect(codeOf(await archive('mike', 'short-lived'))).toBe('FORBIDDEN');
+    expect(codeOf(await archive('nina', 'short'))).toBe('BAD_USER_INPUT');
+    expect((await archive('nina', 'short-lived')).data.archiveCommunity.archived).toBe(true);
+    expect((await p.gql(`{ communities(first: 100) { slug } }`)).data.communities.map((x: { slug: string }) => x.slug)).not.toContain('short-lived');
+    expect(codeOf(await p.gql(`mutation($id: ID!) { updateCommunity(id: $id, input: { name: "Still here" }) { id } }`, { id: c.id }, { token: tokens.nina }))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await p.gql(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: c.id }, { token: tokens.olga }))).toBe('BAD_USER_INPUT');
+    expect((await p.gql(`mutation($id: ID!) { unarchiveCommunity(id: $id) { archived } }`, { id: c.id }, { token: tokens.nina })).data.unarchiveCommunity.archived).toBe(false);
+
+    const del = (as: string, slug: string) => p.gql(`mutation($id: ID!, $s: String!) { deleteCommunity(id: $id, confirmSlug: $s) }`, { id: c.id, s: slug }, { token: tokens[as] });
+    expect(codeOf(await del('mike', 'short-lived'))).toBe('FORBIDDEN');
+    expect(codeOf(await del('nina', 'wrong'))).toBe('BAD_USER_INPUT');
+    expect((await del('nina', 'short-lived')).data.deleteCommunity).toBe(true);
+    expect((await p.gql(`{ community(slug: "short-lived") { id } }`, {}, { token: tokens.nina })).data.community).toBeNull();
+    expect(await p.host.apis!.community.can({ userId: ids.mike!, permission: 'post', communityId: c.id })).toBe(false);
+    // The slug is free again.
+    expect((await p.gql(CREATE, { input: { name: 'Reborn', slug: 'short-lived' } }, { token: tokens.mike })).errors).toBeUndefined();
+  });
 });
