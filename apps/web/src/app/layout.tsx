@@ -1,8 +1,10 @@
 import type { Metadata, Viewport } from 'next';
 import Link from 'next/link';
 import type { ReactNode } from 'react';
+import { CommunitySwitcher } from '@/components/CommunitySwitcher';
 import { NavLink } from '@/components/NavLink';
 import { t, locale } from '@/i18n';
+import { loadMyCommunities } from '@/lib/community';
 import { getViewer } from '@/lib/server-api';
 import './globals.css';
 
@@ -26,6 +28,7 @@ export const viewport: Viewport = {
 export default async function RootLayout({ children }: { children: ReactNode }) {
   // The header must not take the whole page down when the API is unreachable; the page shows that error itself.
   const viewer = await getViewer().catch(() => null);
+  const myCommunities = viewer ? await loadMyCommunities() : [];
   return (
     <html lang={locale}>
       <body>
@@ -39,8 +42,14 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
             </Link>
             <nav aria-label={t('nav.label')} className="c-nav">
               <ul>
+                <li>
+                  <NavLink href="/communities">{t('nav.communities')}</NavLink>
+                </li>
                 {viewer ? (
                   <>
+                    <li>
+                      <CommunitySwitcher communities={myCommunities} />
+                    </li>
                     <li className="c-nav__who">{t('nav.signedInAs', { handle: viewer.user.handle })}</li>
                     <li>
                       <NavLink href="/account">{t('nav.account')}</NavLink>

@@ -14,13 +14,16 @@ function go(path: string): 'navigating' {
   return 'navigating';
 }
 
-export function SignUpForm() {
-  const action = useCallback(async (v: FormValues) => {
-    await browserClient.request(SignUpDocument, {
-      input: { email: v.email ?? '', password: v.password ?? '', handle: v.handle ?? '', displayName: v.displayName ?? '' },
-    });
-    return go('/account');
-  }, []);
+export function SignUpForm({ next = null }: { next?: string | null }) {
+  const action = useCallback(
+    async (v: FormValues) => {
+      await browserClient.request(SignUpDocument, {
+        input: { email: v.email ?? '', password: v.password ?? '', handle: v.handle ?? '', displayName: v.displayName ?? '' },
+      });
+      return go(next ?? '/account');
+    },
+    [next],
+  );
   const form = useForm(action);
   return (
     <Form controller={form}>

@@ -31,7 +31,10 @@ export function describeError(err: unknown, fieldMap: Record<string, string> = {
       };
     case 'CONFLICT': {
       const key = `errors.CONFLICT.${err.field ?? ''}`;
-      return { message: hasMessage(key) ? t(key as 'errors.CONFLICT.email') : t('errors.CONFLICT'), field };
+      if (hasMessage(key)) return { message: t(key as 'errors.CONFLICT.email'), field };
+      // A conflict about no field is a state, not a value ("already a member", "request already waiting"): the
+      // server's sentence says which.
+      return { message: (err.field ? undefined : err.message) || t('errors.CONFLICT'), field };
     }
     case 'WEAK_PASSWORD':
       return { message: err.message || t('errors.WEAK_PASSWORD'), field: field ?? fieldMap.password ?? 'password' };
@@ -40,6 +43,7 @@ export function describeError(err: unknown, fieldMap: Record<string, string> = {
     case 'INVALID_CREDENTIALS':
       return { message: t('errors.INVALID_CREDENTIALS'), concerns: ['password', 'email'].map((name) => fieldMap[name] ?? name) };
     case 'INVALID_TOKEN':
+    case 'NOT_FOUND':
     case 'UNAUTHENTICATED':
     case 'FORBIDDEN':
     case 'CSRF_REJECTED':

@@ -4,4 +4,5 @@ export { Button, type ButtonProps, type ButtonVariant } from './Button';
 export { Badge, Card, EmptyState } from './Card';
 export { Form, useForm, type FieldState, type FormAction, type FormController, type FormValues } from './Form';
 export { LoadingState, Spinner } from './Spinner';
-export { TextField, type TextFieldProps } from './TextField';
+export { RadioGroup, type RadioOption } from './RadioGroup';
+export { TextAreaField, TextField, type TextAreaFieldProps, type TextFieldProps } from './TextField';

@@ -1,0 +1,111 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { notFound } from 'next/navigation';
+import { MembershipPanel } from '@/components/CommunityActions';
+import { t } from '@/i18n';
+import { loadCommunity, memberCountLabel, publicBaseUrl, type CommunityView } from '@/lib/community';
+import { getViewer } from '@/lib/server-api';
+import { Badge, Card, EmptyState } from '@/ui';
+
+type Params = { params: Promise<{ slug: string }> };
+
+/** A short summary for search results and link previews (descriptions can run to 2000 characters). */
+function summary(community: CommunityView): string {
+  const text = community.description.trim().replace(/\s+/g, ' ');
+  if (!text) return t('app.tagline');
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+}
+
+export async function generateMetadata({ params }: Params): Promise<Metadata> {
+  const { slug } = await params;
+  const community = await loadCommunity(slug);
+  if (!community) return { title: t('notFound.title') };
+  const url = `${await publicBaseUrl()}/c/${community.slug}`;
+  const description = summary(community);
+  return {
+    title: community.name,
+    description,
+    alternates: { canonical: url },
+    openGraph: { title: community.name, description, type: 'website', url, siteName: t('app.name') },
+    // Only listed communities belong in search engines; an unlisted one is shared by link, a private one is for members.
+    robots: community.visibility === 'LISTED' ? undefined : { index: false, follow: false },
+  };
+}
+
+/** schema.org data for search engines; `<` is escaped so a description cannot close the script element. */
+function JsonLd({ community, url }: { community: CommunityView; url: string }) {
+  const data = {
+    '@context': 'https://schema.org',
+    '@type': 'Organization',
+    name: community.name,
+    description: community.description || undefined,
+    url,
+    foundingDate: community.createdAt,
+    interactionStatistic: {
+      '@type': 'InteractionCounter',
+      interactionType: 'https://schema.org/JoinAction',
+      userInteractionCount: community.memberCount,
+    },
+  };
+  return <script type="application/ld+json" dangerouslySetInnerHTML={{ __html: JSON.stringify(data).replace(/</g, '\\u003c') }} />;
+}
+
+export default async function CommunityPage({ params }: Params) {
+  const { slug } = await params;
+  const [community, viewer] = await Promise.all([loadCommunity(slug), getViewer()]);
+  if (!community) notFound();
+  const url = `${await publicBaseUrl()}/c/${community.slug}`;
+  const circles = community.circles;
+  return (
+    <div className="c-stack">
+      {community.visibility === 'PRIVATE' ? null : <JsonLd community={community} url={url} />}
+      <Card>
+        <div className="c-community-head">
+          <div>
+            <h1>
+              {community.name}{' '}
+              {community.visibility === 'LISTED' ? null : <Badge>{t(community.visibility === 'PRIVATE' ? 'community.private' : 'community.unlisted')}</Badge>}
+            </h1>
+            <p className="c-community-head__meta">
+              <Link href={`/c/${community.slug}/members`}>{memberCountLabel(community.memberCount)}</Link> ·{' '}
+              {t('community.ownedBy', { name: community.owner.displayName })}
+            </p>
+          </div>
+          <div data-testid="membership">
+            <MembershipPanel
+              communityId={community.id}
+              slug={community.slug}
+              name={community.name}
+              joinPolicy={community.joinPolicy}
+              joinQuestions={community.joinQuestions}
+              viewerRole={community.viewerRole}
+              signedIn={viewer !== null}
+              archived={community.archived}
+            />
+          </div>
+        </div>
+        <div className="c-after-form">
+          {community.description.trim() ? <p className="c-prose">{community.description}</p> : <EmptyState>{t('community.noDescription')}</EmptyState>}
+        </div>
+      </Card>
+      <Card title={t('community.circles')}>
+        {circles.length === 0 ? (
+          <EmptyState>{t('community.circlesEmpty')}</EmptyState>
+        ) : (
+          <ul className="c-list" aria-label={t('community.circles')}>
+            {circles.map((circle) => (
+              <li key={circle.id} className="c-entry">
+                <span className="c-entry__title">
+                  {circle.name} {circle.hidden ? <Badge>{t('community.circleHidden')}</Badge> : null}{' '}
+                  {circle.viewerIsMember ? <Badge tone="success">{t('community.circleJoined')}</Badge> : null}
+                </span>
+                {circle.description ? <span>{circle.description}</span> : null}
+                <p className="c-entry__meta">{t('community.circleMembers', { count: circle.memberCount, access: t(`access.${circle.access}`) })}</p>
+              </li>
+            ))}
+          </ul>
+        )}
+      </Card>
+    </div>
+  );
+}
