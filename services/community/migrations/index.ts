@@ -132,4 +132,31 @@ export const migrations: Migrations = {
       await sql`create index circle_members_user on community.circle_members (user_id)`.execute(db);
     },
   },
+  '0005_custom_roles': {
+    async up(db) {
+      await sql`create table community.roles (
+        id uuid primary key,
+        community_id uuid not null references community.communities(id) on delete cascade,
+        name text not null,
+        permissions text[] not null default '{}',
+        created_at timestamptz not null default now()
+      )`.execute(db);
+      await sql`create unique index roles_name_key on community.roles (community_id, lower(name))`.execute(db);
+      await sql`create table community.member_roles (
+        community_id uuid not null,
+        user_id uuid not null,
+        role_id uuid not null references community.roles(id) on delete cascade,
+        primary key (community_id, user_id, role_id),
+        foreign key (community_id, user_id) references community.members(community_id, user_id) on delete cascade
+      )`.execute(db);
+      // Per-space overrides for a built-in role ("member") or a custom role: permissions added and taken away there.
+      await sql`create table community.space_overrides (
+        space_id uuid not null references community.spaces(id) on delete cascade,
+        subject text not null,
+        allow text[] not null default '{}',
+        deny text[] not null default '{}',
+        primary key (space_id, subject)
+      )`.execute(db);
+    },
+  },
 };

@@ -22,6 +22,8 @@ export const communityErrors = {
   requestDecided: () => new DomainError('CONFLICT', 'That request was already decided.'),
   answersMissing: (n: number) => new DomainError('BAD_USER_INPUT', `Answer all ${n} question${n === 1 ? '' : 's'}.`, { field: 'answers' }),
   circleClosed: () => new DomainError('FORBIDDEN', 'This circle is not open: a host or admin adds members.'),
+  cannotGrant: () => new DomainError('FORBIDDEN', 'You cannot hand out a permission you do not have.'),
+  roleNameTaken: () => new DomainError('CONFLICT', 'A role with that name exists.', { field: 'name' }),
   badDuration: (field: string) => new DomainError('BAD_USER_INPUT', 'That duration is out of range.', { field }),
   banned: (until: Date | null) =>
     new DomainError('FORBIDDEN', until ? `You are banned from this community until ${until.toISOString()}.` : 'You are banned from this community.', {

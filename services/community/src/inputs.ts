@@ -42,6 +42,8 @@ export const createCircleInput = z.object({
   hidden: z.boolean().default(false),
 });
 
+export const roleName = z.string().trim().min(2, 'Role names are at least 2 characters.').max(40, 'Role names are at most 40 characters.');
+
 /** Slugs that would collide with app routes. */
 export const reservedSlugs = new Set(['new', 'admin', 'api', 'graphql', 'settings', 'account', 'login', 'signup', 'c', 'communities', 'explore']);
 

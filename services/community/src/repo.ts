@@ -1,6 +1,6 @@
 import { type Generated, type Kysely, type Selectable, sql } from 'kysely';
 import { type AuditContent, auditHash, GENESIS, type StoredAudit } from './audit.ts';
-import type { CircleAccess, JoinPolicy, Role, Visibility } from './policy.ts';
+import type { CircleAccess, Grants, JoinPolicy, Override, Role, Visibility } from './policy.ts';
 
 interface CommunitiesTable {
   id: string;
@@ -36,6 +36,9 @@ export interface CommunityTables {
   };
   'community.circle_members': { space_id: string; user_id: string; role: 'host' | 'member'; added_at: Generated<Date> };
   'community.members': { community_id: string; user_id: string; role: Role; joined_at: Generated<Date>; timed_out_until: Date | null; timeout_reason: string | null };
+  'community.roles': { id: string; community_id: string; name: string; permissions: string[]; created_at: Generated<Date> };
+  'community.member_roles': { community_id: string; user_id: string; role_id: string };
+  'community.space_overrides': { space_id: string; subject: string; allow: string[]; deny: string[] };
   'community.invites': {
     id: string;
     community_id: string;
@@ -180,6 +183,73 @@ export class CommunityRepository {
 
   member(communityId: string, userId: string, trx: CommunityDb = this.db) {
     return trx.selectFrom('community.members').selectAll().where('community_id', '=', communityId).where('user_id', '=', userId).executeTakeFirst();
+  }
+
+  /** Role, timeout and custom roles of a member, for the policy. */
+  async grants(communityId: string, userId: string): Promise<Grants> {
+    const member = await this.member(communityId, userId);
+    if (!member) return { role: null, timedOutUntil: null, customRoleIds: [], customPermissions: [] };
+    const custom = await this.db
+      .selectFrom('community.member_roles as mr')
+      .innerJoin('community.roles as r', 'r.id', 'mr.role_id')
+      .select(['r.id', 'r.permissions'])
+      .where('mr.community_id', '=', communityId)
+      .where('mr.user_id', '=', userId)
+      .execute();
+    return {
+      role: member.role,
+      timedOutUntil: member.timed_out_until,
+      customRoleIds: custom.map((c) => c.id),
+      customPermissions: [...new Set(custom.flatMap((c) => c.permissions))] as Grants['customPermissions'],
+    };
+  }
+
+  overrides(spaceId: string): Promise<Override[]> {
+    return this.db.selectFrom('community.space_overrides').select(['subject', 'allow', 'deny']).where('space_id', '=', spaceId).execute();
+  }
+
+  async setOverride(trx: CommunityDb, o: { space_id: string; subject: string; allow: string[]; deny: string[] }) {
+    if (!o.allow.length && !o.deny.length) {
+      await trx.deleteFrom('community.space_overrides').where('space_id', '=', o.space_id).where('subject', '=', o.subject).execute();
+      return o;
+    }
+    return trx
+      .insertInto('community.space_overrides')
+      .values(o)
+      .onConflict((oc) => oc.columns(['space_id', 'subject']).doUpdateSet({ allow: o.allow, deny: o.deny }))
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  customRoles(communityId: string) {
+    return this.db.selectFrom('community.roles').selectAll().where('community_id', '=', communityId).orderBy('created_at').execute();
+  }
+
+  customRole(id: string) {
+    return this.db.selectFrom('community.roles').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  insertRole(trx: CommunityDb, row: { id: string; community_id: string; name: string; permissions: string[] }) {
+    return trx.insertInto('community.roles').values(row).returningAll().executeTakeFirstOrThrow();
+  }
+
+  updateRole(trx: CommunityDb, id: string, patch: { name?: string; permissions?: string[] }) {
+    return trx.updateTable('community.roles').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  }
+
+  async deleteRole(trx: CommunityDb, id: string) {
+    await trx.deleteFrom('community.space_overrides').where('subject', '=', id).execute();
+    await trx.deleteFrom('community.roles').where('id', '=', id).execute();
+  }
+
+  async assignRole(trx: CommunityDb, communityId: string, userId: string, roleId: string): Promise<boolean> {
+    const r = await trx.insertInto('community.member_roles').values({ community_id: communityId, user_id: userId, role_id: roleId }).onConflict((oc) => oc.doNothing()).returning('role_id').execute();
+    return r.length > 0;
+  }
+
+  async unassignRole(trx: CommunityDb, communityId: string, userId: string, roleId: string): Promise<boolean> {
+    const r = await trx.deleteFrom('community.member_roles').where('community_id', '=', communityId).where('user_id', '=', userId).where('role_id', '=', roleId).returning('role_id').execute();
+    return r.length > 0;
   }
 
   async setRole(trx: CommunityDb, communityId: string, userId: string, role: Role) {

@@ -99,6 +99,10 @@ export function createCommunityResolvers(svc: CommunityService): Resolvers {
       myCommunities: async (_: unknown, __: unknown, ctx: RequestContext) => (await svc.mine(ctx.identity)).map(toCommunity),
       communityMembers: async (_: unknown, args: { communityId: string; search?: string | null; first: number }, ctx: RequestContext) =>
         (await svc.members(args.communityId, args.search ?? null, args.first, ctx.identity)).map(toMember),
+      communityRoles: async (_: unknown, a: { communityId: string }, ctx: RequestContext) =>
+        (await svc.roles(a.communityId, ctx.identity)).map((r) => ({ id: r.id, name: r.name, permissions: r.permissions })),
+      spaceOverrides: (_: unknown, a: { spaceId: string }, ctx: RequestContext) => svc.spaceOverrides(a.spaceId, ctx.identity),
+      myPermissions: (_: unknown, a: { communityId: string; spaceId?: string | null }, ctx: RequestContext) => svc.permissionsOf(a.communityId, a.spaceId ?? null, ctx.identity),
       circle: async (_: unknown, a: { id: string }, ctx: RequestContext) => {
         const c = await svc.circle(a.id, ctx.identity);
         return c ? toSpace(c) : null;
@@ -154,6 +158,18 @@ export function createCommunityResolvers(svc: CommunityService): Resolvers {
       archiveCommunity: async (_: unknown, a: { id: string; confirmSlug: string }, ctx: RequestContext) => toCommunity(await svc.setArchived(a.id, true, a.confirmSlug, ctx.identity)),
       unarchiveCommunity: async (_: unknown, a: { id: string }, ctx: RequestContext) => toCommunity(await svc.setArchived(a.id, false, undefined, ctx.identity)),
       deleteCommunity: (_: unknown, a: { id: string; confirmSlug: string }, ctx: RequestContext) => svc.delete(a.id, a.confirmSlug, ctx.identity),
+      createRole: async (_: unknown, a: { communityId: string; name: string; permissions: string[] }, ctx: RequestContext) => {
+        const r = await svc.createRole(a.communityId, a.name, a.permissions, ctx.identity);
+        return { id: r.id, name: r.name, permissions: r.permissions };
+      },
+      updateRole: async (_: unknown, a: { id: string; name?: string | null; permissions?: string[] | null }, ctx: RequestContext) => {
+        const r = await svc.updateRole(a.id, { name: a.name, permissions: a.permissions }, ctx.identity);
+        return { id: r.id, name: r.name, permissions: r.permissions };
+      },
+      deleteRole: (_: unknown, a: { id: string }, ctx: RequestContext) => svc.deleteRole(a.id, ctx.identity),
+      assignRole: (_: unknown, a: { communityId: string; userId: string; roleId: string }, ctx: RequestContext) => svc.setCustomRole(a.communityId, a.userId, a.roleId, true, ctx.identity),
+      unassignRole: (_: unknown, a: { communityId: string; userId: string; roleId: string }, ctx: RequestContext) => svc.setCustomRole(a.communityId, a.userId, a.roleId, false, ctx.identity),
+      setSpaceOverride: (_: unknown, a: { spaceId: string; subject: string; allow: string[]; deny: string[] }, ctx: RequestContext) => svc.setSpaceOverride(a.spaceId, a.subject, a.allow, a.deny, ctx.identity),
       createInvite: async (_: unknown, a: { communityId: string; expiresInSeconds?: number | null; maxUses?: number | null }, ctx: RequestContext) =>
         toInvite(await svc.createInvite(a.communityId, a.expiresInSeconds ?? null, a.maxUses ?? null, ctx.identity)),
       revokeInvite: (_: unknown, a: { id: string }, ctx: RequestContext) => svc.revokeInvite(a.id, ctx.identity),

@@ -2,8 +2,8 @@ import { badInput, type Identity, invalidateCommunityPermissions, isUniqueViolat
 import type { Kysely } from 'kysely';
 import { verifyChain } from './audit.ts';
 import { communityErrors } from './errors.ts';
-import { answers, createCircleInput, createCommunityInput, parse, reservedSlugs, updateCommunityInput } from './inputs.ts';
-import { allows, canSee, type Permission, permissions, rank, type Role } from './policy.ts';
+import { answers, createCircleInput, createCommunityInput, parse, reservedSlugs, roleName, updateCommunityInput } from './inputs.ts';
+import { canSee, effectivePermissions, effectiveRank, type Grants, type Permission, permissions, rank, type Role } from './policy.ts';
 import { type CommunityDb, type CommunityRow, CommunityRepository } from './repo.ts';
 
 export const communityTopics = {
@@ -67,27 +67,157 @@ export class CommunityService {
     return this.repo.ofUser(this.requireUser(identity));
   }
 
-  private async require(communityId: string, identity: Identity, permission: Permission): Promise<{ community: CommunityRow; userId: string; role: Role }> {
+  private async require(communityId: string, identity: Identity, permission: Permission): Promise<{ community: CommunityRow; userId: string; role: Role; grants: Grants }> {
     const userId = this.requireUser(identity);
     const community = await this.repo.byId(communityId);
-    const role = community ? await this.repo.role(communityId, userId) : null;
-    if (!community || !canSee(community.visibility, role)) throw communityErrors.notFound();
-    const member = role ? await this.repo.member(communityId, userId) : undefined;
-    if (!allows(role, permission, member?.timed_out_until ?? null)) throw communityErrors.notAllowed();
-    return { community, userId, role: role! };
+    const grants = community ? await this.repo.grants(communityId, userId) : null;
+    if (!community || !grants || !canSee(community.visibility, grants.role)) throw communityErrors.notFound();
+    if (!effectivePermissions(grants).has(permission)) throw communityErrors.notAllowed();
+    return { community, userId, role: grants.role!, grants };
   }
 
   /** The one policy question other code asks: may this user do this in this community right now? */
   async can(userId: string | null, permission: string, communityId: string, spaceId?: string): Promise<boolean> {
     if (!(permissions as readonly string[]).includes(permission)) throw badInput(`Unknown permission "${permission}".`, 'permission');
     if (!userId) return false;
-    const member = await this.repo.member(communityId, userId);
-    if (!allows(member?.role ?? null, permission as Permission, member?.timed_out_until ?? null)) return false;
-    if (!spaceId) return true;
+    const grants = await this.repo.grants(communityId, userId);
+    if (!grants.role) return false;
+    if (!spaceId) return effectivePermissions(grants).has(permission as Permission);
     const space = await this.repo.space(spaceId);
     if (!space || space.community_id !== communityId) return false;
+    const inSpace = effectivePermissions(grants, await this.repo.overrides(spaceId));
+    if (!inSpace.has(permission as Permission)) return false;
     // In a circle you also need its membership, unless you manage circles.
-    return space.kind === 'public_center' || (await this.repo.circleRoleOf(spaceId, userId)) !== null || allows(member!.role, 'manage_circles', null);
+    return space.kind === 'public_center' || (await this.repo.circleRoleOf(spaceId, userId)) !== null || effectivePermissions(grants).has('manage_circles');
+  }
+
+  /** The permissions the viewer has in a community, or in one of its spaces (for clients to show the right controls). */
+  async permissionsOf(communityId: string, spaceId: string | null, identity: Identity): Promise<Permission[]> {
+    if (!identity.userId) return [];
+    const out: Permission[] = [];
+    for (const p of permissions) if (await this.can(identity.userId, p, communityId, spaceId ?? undefined)) out.push(p);
+    return out;
+  }
+
+  /** After a change to who may do what: other services' cached answers for this member are dropped at once. */
+  private async changed(communityId: string, userId?: string): Promise<void> {
+    this.deps.outbox.nudge();
+    await invalidateCommunityPermissions(this.deps.cache, communityId, userId);
+  }
+
+  /** The actor must outrank the target. */
+  private async manageable(communityId: string, actor: Grants, targetId: string) {
+    const target = await this.repo.member(communityId, targetId);
+    if (!target) throw communityErrors.notMember();
+    if (effectiveRank(await this.repo.grants(communityId, targetId)) >= effectiveRank(actor)) throw communityErrors.outranked();
+    return target;
+  }
+
+  // ---- custom roles and per-space overrides ----------------------------------------------------------------
+
+  /** Nobody hands out a permission they do not hold themselves. */
+  private checkGrantable(actor: Grants, wanted: string[]) {
+    const unknown = wanted.filter((p) => !(permissions as readonly string[]).includes(p));
+    if (unknown.length) throw badInput(`Unknown permission "${unknown[0]}".`, 'permissions');
+    const mine = effectivePermissions(actor);
+    if (wanted.some((p) => !mine.has(p as Permission))) throw communityErrors.cannotGrant();
+  }
+
+  async createRole(communityId: string, rawName: string, perms: string[], identity: Identity) {
+    const { userId, grants } = await this.require(communityId, identity, 'manage_roles');
+    const name = parse(roleName, rawName);
+    this.checkGrantable(grants, perms);
+    try {
+      return await this.repo.transaction(async (trx) => {
+        const role = await this.repo.insertRole(trx, { id: newId(), community_id: communityId, name, permissions: [...new Set(perms)] });
+        await this.repo.appendAudit(trx, { communityId, actorId: userId, action: 'role.create', targetType: 'role', targetId: role.id, before: null, after: { name, permissions: role.permissions }, ip: identity.ip });
+        return role;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err, 'roles_name_key')) throw communityErrors.roleNameTaken();
+      throw err;
+    }
+  }
+
+  async updateRole(roleId: string, patch: { name?: string | null; permissions?: string[] | null }, identity: Identity) {
+    const role = await this.repo.customRole(roleId);
+    if (!role) throw communityErrors.notFound();
+    const { userId, grants } = await this.require(role.community_id, identity, 'manage_roles');
+    const next: { name?: string; permissions?: string[] } = {};
+    if (patch.name) next.name = parse(roleName, patch.name);
+    if (patch.permissions) {
+      this.checkGrantable(grants, patch.permissions);
+      next.permissions = [...new Set(patch.permissions)];
+    }
+    const updated = await this.repo.transaction(async (trx) => {
+      const updated = await this.repo.updateRole(trx, roleId, next);
+      await this.repo.appendAudit(trx, { communityId: role.community_id, actorId: userId, action: 'role.update', targetType: 'role', targetId: roleId, before: { name: role.name, permissions: role.permissions }, after: next, ip: identity.ip });
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.roleChanged, { communityId: role.community_id, customRoleId: roleId });
+      return updated;
+    });
+    await this.changed(role.community_id);
+    return updated;
+  }
+
+  async deleteRole(roleId: string, identity: Identity): Promise<boolean> {
+    const role = await this.repo.customRole(roleId);
+    if (!role) return false;
+    const { userId } = await this.require(role.community_id, identity, 'manage_roles');
+    await this.repo.transaction(async (trx) => {
+      await this.repo.deleteRole(trx, roleId);
+      await this.repo.appendAudit(trx, { communityId: role.community_id, actorId: userId, action: 'role.delete', targetType: 'role', targetId: roleId, before: { name: role.name, permissions: role.permissions }, after: null, ip: identity.ip });
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.roleChanged, { communityId: role.community_id, customRoleId: roleId });
+    });
+    await this.changed(role.community_id);
+    return true;
+  }
+
+  async setCustomRole(communityId: string, targetId: string, roleId: string, assign: boolean, identity: Identity): Promise<boolean> {
+    const { userId, grants } = await this.require(communityId, identity, 'manage_roles');
+    const role = await this.repo.customRole(roleId);
+    if (!role || role.community_id !== communityId) throw communityErrors.notFound();
+    this.checkGrantable(grants, role.permissions);
+    await this.manageable(communityId, grants, targetId);
+    const done = await this.repo.transaction(async (trx) => {
+      const done = assign ? await this.repo.assignRole(trx, communityId, targetId, roleId) : await this.repo.unassignRole(trx, communityId, targetId, roleId);
+      if (!done) return false;
+      await this.repo.appendAudit(trx, { communityId, actorId: userId, action: assign ? 'member.role.assign' : 'member.role.unassign', targetType: 'user', targetId, before: null, after: { roleId, name: role.name }, ip: identity.ip });
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.roleChanged, { communityId, userId: targetId, customRoleId: roleId, assigned: assign });
+      return true;
+    });
+    if (done) await this.changed(communityId, targetId);
+    return done;
+  }
+
+  async setSpaceOverride(spaceId: string, subject: string, allow: string[], deny: string[], identity: Identity) {
+    const space = await this.repo.space(spaceId);
+    if (!space) throw communityErrors.notFound();
+    const { userId, grants } = await this.require(space.community_id, identity, 'manage_roles');
+    const builtIn = ['member', 'moderator'].includes(subject.toLowerCase());
+    const custom = builtIn ? null : await this.repo.customRole(subject);
+    if (!builtIn && (!custom || custom.community_id !== space.community_id)) throw badInput('Choose "member", "moderator" or one of this community\'s roles.', 'subject');
+    this.checkGrantable(grants, [...allow, ...deny]);
+    const o = { space_id: spaceId, subject: builtIn ? subject.toLowerCase() : subject, allow: [...new Set(allow)], deny: [...new Set(deny)] };
+    await this.repo.transaction(async (trx) => {
+      await this.repo.setOverride(trx, o);
+      await this.repo.appendAudit(trx, { communityId: space.community_id, actorId: userId, action: 'space.permissions', targetType: 'space', targetId: spaceId, before: null, after: { subject: o.subject, allow: o.allow, deny: o.deny }, ip: identity.ip });
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.roleChanged, { communityId: space.community_id, spaceId });
+    });
+    await this.changed(space.community_id);
+    return o;
+  }
+
+  async roles(communityId: string, identity: Identity) {
+    const community = await this.byId(communityId, identity);
+    if (!community) throw communityErrors.notFound();
+    return this.repo.customRoles(communityId);
+  }
+
+  async spaceOverrides(spaceId: string, identity: Identity) {
+    const space = await this.repo.space(spaceId);
+    if (!space) throw communityErrors.notFound();
+    await this.require(space.community_id, identity, 'manage_roles');
+    return this.repo.overrides(spaceId);
   }
 
   // ---- circles ---------------------------------------------------------------------------------------------
@@ -96,9 +226,8 @@ export class CommunityService {
   async circlesFor(communityId: string, identity: Identity) {
     const community = await this.byId(communityId, identity);
     if (!community) return [];
-    const role = await this.roleOf(communityId, identity.userId);
     const mine = identity.userId ? await this.repo.circleIdsOf(communityId, identity.userId) : new Set<string>();
-    const manager = allows(role, 'manage_circles', null);
+    const manager = identity.userId ? effectivePermissions(await this.repo.grants(communityId, identity.userId)).has('manage_circles') : false;
     return (await this.repo.circles(communityId)).filter((c) => !c.hidden || manager || mine.has(c.id));
   }
 
@@ -113,9 +242,8 @@ export class CommunityService {
     const userId = this.requireUser(identity);
     const circle = await this.circle(spaceId, identity);
     if (!circle) throw communityErrors.notFound();
-    const role = await this.repo.role(circle.community_id, userId);
     const host = (await this.repo.circleRoleOf(spaceId, userId)) === 'host';
-    if (!host && !allows(role, 'manage_circles', null)) throw communityErrors.notAllowed();
+    if (!host && !effectivePermissions(await this.repo.grants(circle.community_id, userId)).has('manage_circles')) throw communityErrors.notAllowed();
     return { circle, userId };
   }
 
@@ -192,20 +320,6 @@ export class CommunityService {
     if (!circle) throw communityErrors.notFound();
     if (!identity.userId || !(await this.repo.role(circle.community_id, identity.userId))) throw communityErrors.notAllowed();
     return this.repo.circleMembers(spaceId);
-  }
-
-  /** After a change to who may do what: other services' cached answers for this member are dropped at once. */
-  private async changed(communityId: string, userId?: string): Promise<void> {
-    this.deps.outbox.nudge();
-    await invalidateCommunityPermissions(this.deps.cache, communityId, userId);
-  }
-
-  /** The actor must outrank the target (and, when granting, the role granted). */
-  private async manageable(communityId: string, actorRole: Role, targetId: string) {
-    const target = await this.repo.member(communityId, targetId);
-    if (!target) throw communityErrors.notMember();
-    if (rank[target.role] >= rank[actorRole]) throw communityErrors.outranked();
-    return target;
   }
 
   async create(raw: unknown, identity: Identity): Promise<CommunityRow> {
@@ -303,11 +417,11 @@ export class CommunityService {
   }
 
   async setRole(communityId: string, targetId: string, rawRole: string, identity: Identity) {
-    const { userId, role: actorRole } = await this.require(communityId, identity, 'manage_roles');
+    const { userId, grants } = await this.require(communityId, identity, 'manage_roles');
     const role = rawRole.toLowerCase() as Role;
     if (role === 'owner') throw communityErrors.useTransfer();
-    if (!(role in rank) || rank[role] >= rank[actorRole]) throw communityErrors.outranked();
-    const target = await this.manageable(communityId, actorRole, targetId);
+    if (!(role in rank) || rank[role] >= effectiveRank(grants)) throw communityErrors.outranked();
+    const target = await this.manageable(communityId, grants, targetId);
     const updated = await this.repo.transaction(async (trx) => {
       const row = await this.repo.setRole(trx, communityId, targetId, role);
       await this.repo.appendAudit(trx, { communityId, actorId: userId, action: 'member.role', targetType: 'user', targetId, before: { role: target.role }, after: { role }, ip: identity.ip });
@@ -319,8 +433,8 @@ export class CommunityService {
   }
 
   async remove(communityId: string, targetId: string, reason: string, identity: Identity): Promise<boolean> {
-    const { userId, role: actorRole } = await this.require(communityId, identity, 'manage_members');
-    const target = await this.manageable(communityId, actorRole, targetId);
+    const { userId, grants } = await this.require(communityId, identity, 'manage_members');
+    const target = await this.manageable(communityId, grants, targetId);
     await this.repo.transaction(async (trx) => {
       await this.repo.removeMember(trx, communityId, targetId);
       await this.repo.appendAudit(trx, { communityId, actorId: userId, action: 'member.remove', targetType: 'user', targetId, before: { role: target.role }, after: { reason: reason.slice(0, 500) }, ip: identity.ip });
@@ -331,11 +445,11 @@ export class CommunityService {
   }
 
   async ban(communityId: string, targetId: string, reason: string, durationSeconds: number | null, identity: Identity) {
-    const { userId, role: actorRole } = await this.require(communityId, identity, 'manage_members');
+    const { userId, grants } = await this.require(communityId, identity, 'manage_members');
     if (durationSeconds !== null && (!Number.isInteger(durationSeconds) || durationSeconds < 60 || durationSeconds > MAX_BAN_S)) throw communityErrors.badDuration('durationSeconds');
     // Non-members can be banned pre-emptively; members only by someone who outranks them.
     const target = await this.repo.member(communityId, targetId);
-    if (target && rank[target.role] >= rank[actorRole]) throw communityErrors.outranked();
+    if (target && effectiveRank(await this.repo.grants(communityId, targetId)) >= effectiveRank(grants)) throw communityErrors.outranked();
     if (targetId === userId) throw communityErrors.outranked();
     const expiresAt = durationSeconds === null ? null : new Date(Date.now() + durationSeconds * 1000);
     const ban = await this.repo.transaction(async (trx) => {
@@ -362,9 +476,9 @@ export class CommunityService {
   }
 
   async timeout(communityId: string, targetId: string, durationSeconds: number, reason: string, identity: Identity) {
-    const { userId, role: actorRole } = await this.require(communityId, identity, 'moderate_content');
+    const { userId, grants } = await this.require(communityId, identity, 'moderate_content');
     if (!Number.isInteger(durationSeconds) || durationSeconds < 1 || durationSeconds > MAX_TIMEOUT_S) throw communityErrors.badDuration('durationSeconds');
-    await this.manageable(communityId, actorRole, targetId);
+    await this.manageable(communityId, grants, targetId);
     const until = new Date(Date.now() + durationSeconds * 1000);
     const row = await this.repo.transaction(async (trx) => {
       const row = await this.repo.setTimeout(trx, communityId, targetId, until, reason.slice(0, 500));

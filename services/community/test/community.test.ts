@@ -314,4 +314,50 @@ describe.each(modes)('community service (%s)', (mode) => {
     // The slug is free again.
     expect((await p.gql(CREATE, { input: { name: 'Reborn', slug: 'short-lived' } }, { token: tokens.mike })).errors).toBeUndefined();
   });
+
+  it.runIf(run)('custom roles carry named permissions; nobody hands out what they lack; space overrides layer like channel overwrites', async () => {
+    const c = (await p.gql(CREATE, { input: { name: 'Role Play', slug: 'role-play' } }, { token: tokens.olga })).data.createCommunity;
+    for (const who of ['mike', 'nina']) await p.gql(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: c.id }, { token: tokens[who] });
+    const mkRole = (as: string, name: string, perms: string[]) =>
+      p.gql(`mutation($c: ID!, $n: String!, $p: [String!]!) { createRole(communityId: $c, name: $n, permissions: $p) { id name permissions } }`, { c: c.id, n: name, p: perms }, { token: tokens[as] });
+    const assign = (as: string, userId: string, roleId: string) =>
+      p.gql(`mutation($c: ID!, $u: ID!, $r: ID!) { assignRole(communityId: $c, userId: $u, roleId: $r) }`, { c: c.id, u: userId, r: roleId }, { token: tokens[as] });
+    const keeper = (await mkRole('olga', 'Role Keeper', ['manage_roles', 'post'])).data.createRole;
+    expect(codeOf(await mkRole('olga', 'role keeper', ['post']))).toBe('CONFLICT');
+    expect(codeOf(await mkRole('olga', 'Bad', ['fly']))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await mkRole('mike', 'Mine', ['post']))).toBe('FORBIDDEN');
+    expect((await assign('olga', ids.mike!, keeper.id)).data.assignRole).toBe(true);
+    // Mike may now manage roles, but only hand out what he holds himself.
+    expect(codeOf(await mkRole('mike', 'Boss', ['manage_community']))).toBe('FORBIDDEN');
+    const speakers = (await mkRole('mike', 'Speakers', ['post'])).data.createRole;
+    expect(speakers.permissions).toEqual(['post']);
+    expect((await assign('mike', ids.nina!, speakers.id)).data.assignRole).toBe(true); // rank: a member with a managing custom role is above plain members
+    expect(codeOf(await assign('mike', ids.olga!, speakers.id))).toBe('FORBIDDEN'); // …but never above the owner
+
+    // An announcements-style space: members may not post in the Public Center, Speakers may.
+    const center = (await p.gql(`{ community(slug: "role-play") { publicCenter { id } } }`)).data.community.publicCenter.id;
+    const override = (subject: string, allow: string[], deny: string[]) =>
+      p.gql(`mutation($s: ID!, $sub: String!, $a: [String!]!, $d: [String!]!) { setSpaceOverride(spaceId: $s, subject: $sub, allow: $a, deny: $d) { subject allow deny } }`, { s: center, sub: subject, a: allow, d: deny }, { token: tokens.olga });
+    expect((await override('member', [], ['post'])).data.setSpaceOverride).toEqual({ subject: 'member', allow: [], deny: ['post'] });
+    await override(speakers.id, ['post'], []);
+    const api = p.host.apis!.community;
+    const canPost = (userId: string, spaceId?: string) => api.can({ userId, permission: 'post', communityId: c.id, spaceId });
+    expect(await canPost(ids.nina!, center)).toBe(true); // Speakers' allow beats the members' deny
+    expect(await canPost(ids.olga!, center)).toBe(true); // overrides never restrict the owner
+    expect(await canPost(ids.nina!)).toBe(true); // community-wide, nothing changed
+    const plain = (await p.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { token account { id } } }`, { input: { email: 'plain@example.com', password: pw, handle: 'plain', displayName: 'Plain', delivery: 'BEARER' } })).data.signUp;
+    await p.gql(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: c.id }, { token: plain.token });
+    expect(await canPost(plain.account.id, center)).toBe(false);
+    const mine = await p.gql(`query($c: ID!, $s: ID) { myPermissions(communityId: $c, spaceId: $s) }`, { c: c.id, s: center }, { token: plain.token });
+    expect(mine.data.myPermissions).toEqual(['comment', 'chat', 'speak', 'invite']);
+
+    // Changing an override or a role reaches cached answers at once.
+    await override(speakers.id, [], []);
+    expect(await canPost(ids.nina!, center)).toBe(false);
+    await p.gql(`mutation($id: ID!) { updateRole(id: $id, permissions: ["post"]) { permissions } }`, { id: keeper.id }, { token: tokens.olga });
+    expect(await api.can({ userId: ids.mike!, permission: 'manage_roles', communityId: c.id })).toBe(false);
+    expect(codeOf(await mkRole('mike', 'Too Late', ['post']))).toBe('FORBIDDEN');
+    expect((await p.gql(`mutation($id: ID!) { deleteRole(id: $id) }`, { id: speakers.id }, { token: tokens.olga })).data.deleteRole).toBe(true);
+    expect((await p.gql(`query($c: ID!) { communityRoles(communityId: $c) { name } }`, { c: c.id }, { token: tokens.nina })).data.communityRoles).toEqual([{ name: 'Role Keeper' }]);
+  });
 });

@@ -1,5 +1,0 @@
-import { LoadingState } from '@/ui';
-
-export default function Loading() {
-  return <LoadingState />;
-}
