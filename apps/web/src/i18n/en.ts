@@ -163,6 +163,7 @@ export const en = {
 
   'members.title': 'Members of {name}',
   'members.search': 'Search members',
+  'members.searchRegion': 'Member search',
   'members.searchHint': 'By name or handle.',
   'members.submit': 'Search',
   'members.clear': 'Clear search',

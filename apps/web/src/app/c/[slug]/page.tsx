@@ -19,7 +19,7 @@ function summary(community: CommunityView): string {
 export async function generateMetadata({ params }: Params): Promise<Metadata> {
   const { slug } = await params;
   const community = await loadCommunity(slug);
-  if (!community) return { title: t('notFound.title') };
+  if (!community) notFound();
   const url = `${await publicBaseUrl()}/c/${community.slug}`;
   const description = summary(community);
   return {
@@ -50,6 +50,8 @@ function JsonLd({ community, url }: { community: CommunityView; url: string }) {
   return <script type="application/ld+json" dangerouslySetInnerHTML={{ __html: JSON.stringify(data).replace(/</g, '\\u003c') }} />;
 }
 
+// No loading.tsx here on purpose: a streamed loading state would commit the response as 200 before the page can
+// answer 404 for an unknown or private community, and crawlers should see the real status.
 export default async function CommunityPage({ params }: Params) {
   const { slug } = await params;
   const [community, viewer] = await Promise.all([loadCommunity(slug), getViewer()]);

@@ -48,7 +48,7 @@ export default async function MembersPage({ params, searchParams }: Props) {
       ) : (
         <Card>
           {/* A plain GET form: the search is in the address, works before scripts load, and the back button undoes it. */}
-          <form method="get" role="search" className="c-search" aria-label={t('members.search')}>
+          <form method="get" role="search" className="c-search" aria-label={t('members.searchRegion')}>
             <div className="c-field">
               <label htmlFor="member-search" className="c-field__label">
                 {t('members.search')}

@@ -1,0 +1,176 @@
+/**
+ * Communities in a real browser, against the whole embedded platform:
+ * the owner signs up and creates a community with the form -> its home page is server-rendered for anonymous
+ * visitors with OpenGraph and JSON-LD -> the sitemap lists it and robots.txt points at the sitemap -> a second
+ * person joins from the home page and is found by the member search. The new pages are also checked with axe.
+ *
+ * Needs Chromium (`apt-get install -y chromium`) and builds the web app first if it has no production build.
+ * Without Chromium the test is skipped locally but FAILS under CI=true.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCircles } from '@circles/server/embedded';
+import { browserTestsRun, ensureWebBuild, launchChromium } from '@circles/testing';
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+const owner = { email: 'octavia@example.com', password: 'a long passphrase for circles 42', handle: 'octavia', displayName: 'Octavia Butler' };
+const joiner = { email: 'ursula@example.com', password: 'another long passphrase 42', handle: 'ursula', displayName: 'Ursula Le Guin' };
+const community = { name: 'Speculative Fiction Club', slug: 'speculative-fiction-club', description: 'Readers and writers of <strange> stories.' };
+
+interface AxeResult {
+  violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
+}
+declare global {
+  interface Window {
+    axe?: { run(context: Document, options: object): Promise<AxeResult> };
+  }
+}
+
+// Locally a machine without Chromium skips (browserTestsRun); in CI a missing browser is a failure, never a silent skip.
+describe.runIf(browserTestsRun)('communities in the browser', () => {
+  let circles: Awaited<ReturnType<typeof startCircles>> | undefined;
+  let browser: Browser | undefined;
+  let dataDir: string | undefined;
+  let url: (p: string) => string;
+
+  beforeAll(async () => {
+    ensureWebBuild();
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'circles-community-e2e-'));
+    circles = await startCircles({ dataDir });
+    const base = circles.webUrl;
+    url = (p) => new URL(p, base).toString();
+    browser = await launchChromium();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await circles?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function newDevice(): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser!.newContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    return { context, page };
+  }
+
+  /** Opens a page and waits for its scripts, so forms are handled by the app rather than submitted natively. */
+  async function openHydrated(page: Page, p: string) {
+    await page.goto(url(p));
+    await page.waitForLoadState('networkidle');
+  }
+
+  async function signUp(page: Page, who: typeof owner, next?: string) {
+    await openHydrated(page, next ? `/signup?next=${encodeURIComponent(next)}` : '/signup');
+    await page.getByLabel('Email', { exact: true }).fill(who.email);
+    await page.getByLabel('Handle', { exact: true }).fill(who.handle);
+    await page.getByLabel('Display name', { exact: true }).fill(who.displayName);
+    await page.getByLabel('Password', { exact: true }).fill(who.password);
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.waitForURL((u) => u.pathname === (next ?? '/account'));
+  }
+
+  async function axeViolations(page: Page): Promise<string[]> {
+    if (!(await page.evaluate(() => Boolean(window.axe)))) await page.addScriptTag({ content: AXE_SOURCE });
+    const result = await page.evaluate(() => window.axe!.run(document, { resultTypes: ['violations'] }));
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.help} -> ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
+  }
+
+  it('creates a community, serves it to anonymous visitors and search engines, and lets another person join', async () => {
+    // The owner signs up and creates a community with the form; the address follows the name and is previewed.
+    const first = await newDevice();
+    await signUp(first.page, owner);
+    await openHydrated(first.page, '/communities/new');
+    const form = first.page.getByRole('form', { name: 'Create a community' });
+    await form.getByLabel('Name', { exact: true }).fill(community.name);
+    expect(await form.getByLabel('Address', { exact: true }).inputValue()).toBe(community.slug);
+    expect(await first.page.getByTestId('slug-preview').textContent()).toBe(url(`/c/${community.slug}`));
+    await form.getByLabel('Description').fill(community.description);
+    await form.getByRole('radio', { name: /^Listed/ }).check();
+    await form.getByRole('radio', { name: /^Anyone/ }).check();
+    await form.getByRole('button', { name: 'Create community' }).click();
+    await first.page.waitForURL((u) => u.pathname === `/c/${community.slug}`);
+    expect(await first.page.getByRole('heading', { level: 1 }).textContent()).toContain(community.name);
+    expect(await first.page.getByText('You are a member (Owner).').isVisible()).toBe(true);
+    // The header's switcher lists it.
+    await first.page.getByText('My communities').click();
+    expect(await first.page.getByRole('navigation').getByRole('link', { name: community.name }).isVisible()).toBe(true);
+
+    // The same address again is refused on the address field.
+    await openHydrated(first.page, '/communities/new');
+    await form.getByLabel('Name', { exact: true }).fill(community.name);
+    await form.getByRole('button', { name: 'Create community' }).click();
+    await expect.poll(() => form.getByText('That address is taken. Try another.').isVisible()).toBe(true);
+    expect(await form.getByLabel('Address', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+
+    // Anonymous visitors (and crawlers) get the whole page from the server, metadata included.
+    const response = await fetch(url(`/c/${community.slug}`));
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain(community.name);
+    expect(html).toMatch(new RegExp(`<meta property="og:title" content="${community.name}"`));
+    expect(html).toContain('<meta property="og:type" content="website"');
+    expect(html).toContain(`<meta property="og:url" content="${url(`/c/${community.slug}`)}"`);
+    const jsonLd = /<script type="application\/ld\+json">(.*?)<\/script>/s.exec(html);
+    expect(jsonLd).not.toBeNull();
+    const data = JSON.parse(jsonLd![1]!) as Record<string, unknown>;
+    expect(data).toMatchObject({ '@type': 'Organization', name: community.name, description: community.description, url: url(`/c/${community.slug}`) });
+    expect((await fetch(url('/c/no-such-community'))).status).toBe(404);
+
+    // Search engines find it.
+    const sitemap = await (await fetch(url('/sitemap.xml'))).text();
+    expect(sitemap).toContain(`<loc>${url(`/c/${community.slug}`)}</loc>`);
+    const robots = await (await fetch(url('/robots.txt'))).text();
+    expect(robots).toContain(`Sitemap: ${url('/sitemap.xml')}`);
+    expect(robots).toContain('Disallow: /account');
+
+    // An anonymous visitor in the browser sees the directory entry and is offered to log in to join.
+    const anonymous = await newDevice();
+    await openHydrated(anonymous.page, '/communities');
+    await anonymous.page.getByRole('list', { name: 'Communities' }).getByRole('link', { name: community.name }).click();
+    await anonymous.page.waitForURL((u) => u.pathname === `/c/${community.slug}`);
+    expect(await anonymous.page.getByRole('link', { name: 'Log in to join' }).isVisible()).toBe(true);
+    const problems: string[] = [];
+    for (const p of [`/c/${community.slug}`, '/communities', `/c/${community.slug}/members`, '/join/no-such-code']) {
+      await anonymous.page.goto(url(p));
+      for (const v of await axeViolations(anonymous.page)) problems.push(`${p} (signed out): ${v}`);
+    }
+    await anonymous.context.close();
+
+    // A second person signs up, opens the community, joins, and the home page now offers to leave.
+    const second = await newDevice();
+    await signUp(second.page, joiner);
+    await openHydrated(second.page, `/c/${community.slug}`);
+    await second.page.getByRole('button', { name: `Join ${community.name}` }).click();
+    await second.page.getByRole('button', { name: `Leave ${community.name}` }).waitFor();
+    expect(await second.page.getByText('2 members').isVisible()).toBe(true);
+
+    // The member search finds them by handle; a search for nobody says so.
+    await openHydrated(second.page, `/c/${community.slug}/members`);
+    await second.page.getByLabel('Search members').fill(joiner.handle);
+    await second.page.getByRole('button', { name: 'Search', exact: true }).click();
+    await second.page.waitForURL((u) => u.searchParams.get('q') === joiner.handle);
+    const members = second.page.getByRole('list', { name: 'Members' }).getByTestId('member');
+    await expect.poll(() => members.count()).toBe(1);
+    expect(await members.first().textContent()).toContain(joiner.displayName);
+    await second.page.goto(url(`/c/${community.slug}/members?q=nobody-like-this`));
+    expect(await second.page.getByText('No member matches').isVisible()).toBe(true);
+
+    for (const p of [`/c/${community.slug}`, `/c/${community.slug}/members`, '/communities/new']) {
+      await second.page.goto(url(p));
+      for (const v of await axeViolations(second.page)) problems.push(`${p} (signed in): ${v}`);
+    }
+    expect(problems).toEqual([]);
+
+    await second.context.close();
+    await first.context.close();
+  }, 180_000);
+});
