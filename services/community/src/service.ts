@@ -395,12 +395,12 @@ export class CommunityService {
     return true;
   }
 
-  /** Listed communities show their members to anyone; otherwise members only. */
+  /** The member directory is for members: a public community shows its member count, not who they are. */
   async members(communityId: string, search: string | null, limit: number, identity: Identity) {
     const community = await this.repo.byId(communityId);
     const role = community ? await this.roleOf(communityId, identity.userId) : null;
     if (!community || !canSee(community.visibility, role)) throw communityErrors.notFound();
-    if (community.visibility !== 'listed' && !role) throw communityErrors.notAllowed();
+    if (!role) throw communityErrors.notAllowed();
     const q = search?.trim().slice(0, 64) || null;
     return this.repo.members(communityId, q, Math.min(Math.max(limit, 1), 200));
   }

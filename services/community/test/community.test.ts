@@ -72,11 +72,13 @@ describe.each(modes)('community service (%s)', (mode) => {
     const c = (await p.gql(`{ community(slug: "sourdough-club") { id } }`)).data.community;
     const q = `query($id: ID!, $s: String) { communityMembers(communityId: $id, search: $s) { role user { handle displayName } } }`;
     await expect
-      .poll(async () => (await p.gql(q, { id: c.id, s: 'mike' })).data?.communityMembers?.map((m: { user: { handle: string } }) => m.user.handle), { timeout: 10_000 })
+      .poll(async () => (await p.gql(q, { id: c.id, s: 'mike' }, { token: tokens.olga })).data?.communityMembers?.map((m: { user: { handle: string } }) => m.user.handle), { timeout: 10_000 })
       .toEqual(['mike']);
-    const byName = await p.gql(q, { id: c.id, s: 'olga per' });
+    const byName = await p.gql(q, { id: c.id, s: 'olga per' }, { token: tokens.olga });
     expect(byName.data.communityMembers).toEqual([{ role: 'OWNER', user: { handle: 'olga', displayName: 'Olga Person' } }]);
-    expect((await p.gql(q, { id: c.id, s: '%' })).data.communityMembers).toEqual([]); // wildcards are literal
+    expect((await p.gql(q, { id: c.id, s: '%' }, { token: tokens.olga })).data.communityMembers).toEqual([]); // wildcards are literal
+    expect(codeOf(await p.gql(q, { id: c.id, s: null }))).toBe('FORBIDDEN'); // not for outsiders, even when listed
+    expect(codeOf(await p.gql(q, { id: c.id, s: null }, { token: tokens.nina }))).toBe('FORBIDDEN');
   });
 
   it.runIf(run)('only managers edit settings; every change is in the audit log', async () => {
