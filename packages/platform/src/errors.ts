@@ -32,3 +32,17 @@ export const unauthenticated = (message = 'You need to log in to do that.') =>
   new DomainError('UNAUTHENTICATED', message);
 export const forbidden = (message = 'You are not allowed to do that.') => new DomainError('FORBIDDEN', message);
 export const notFound = (message: string) => new DomainError('NOT_FOUND', message);
+
+/**
+ * Validates input at a service boundary with a zod schema; the first problem becomes a BAD_USER_INPUT error that
+ * names the field, with the schema's own message (written for users).
+ */
+export function parseInput<S extends { safeParse(v: unknown): { success: true; data: unknown } | { success: false; error: { issues: { message: string; path: PropertyKey[] }[] } } }>(
+  schema: S,
+  value: unknown,
+): Extract<ReturnType<S['safeParse']>, { success: true }>['data'] {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data as never;
+  const issue = r.error.issues[0]!;
+  throw badInput(issue.message, issue.path.map(String).join('.') || undefined);
+}

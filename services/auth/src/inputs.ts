@@ -1,4 +1,3 @@
-import { badInput } from '@circles/platform';
 import { z } from 'zod';
 
 /** Input rules, checked at the service boundary. Messages are shown to users as they are. */
@@ -31,9 +30,4 @@ export const emailOnly = email;
 export const tokenOnly = token;
 export const handleOnly = z.string().trim().max(64);
 
-export function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.output<T> {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  throw badInput(issue.message, issue.path.map(String).join('.') || undefined);
-}
+export { parseInput as parse } from '@circles/platform';

@@ -1,4 +1,3 @@
-import { badInput } from '@circles/platform';
 import { z } from 'zod';
 
 const name = z.string().trim().min(2, 'Community names are at least 2 characters.').max(80, 'Community names are at most 80 characters.');
@@ -47,9 +46,4 @@ export const roleName = z.string().trim().min(2, 'Role names are at least 2 char
 /** Slugs that would collide with app routes. */
 export const reservedSlugs = new Set(['new', 'admin', 'api', 'graphql', 'settings', 'account', 'login', 'signup', 'c', 'communities', 'explore']);
 
-export function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.output<T> {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  throw badInput(issue.message, issue.path.map(String).join('.') || undefined);
-}
+export { parseInput as parse } from '@circles/platform';
