@@ -2,7 +2,8 @@
  * Communities in a real browser, against the whole embedded platform:
  * the owner signs up and creates a community with the form -> its home page is server-rendered for anonymous
  * visitors with OpenGraph and JSON-LD -> the sitemap lists it and robots.txt points at the sitemap -> a second
- * person joins from the home page and is found by the member search. The new pages are also checked with axe.
+ * person joins from the home page and is found by the member search -> a third follows an invite link, signs up
+ * and joins. The new pages are also checked with axe.
  *
  * Needs Chromium (`apt-get install -y chromium`) and builds the web app first if it has no production build.
  * Without Chromium the test is skipped locally but FAILS under CI=true.
@@ -20,6 +21,7 @@ const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core
 
 const owner = { email: 'octavia@example.com', password: 'a long passphrase for circles 42', handle: 'octavia', displayName: 'Octavia Butler' };
 const joiner = { email: 'ursula@example.com', password: 'another long passphrase 42', handle: 'ursula', displayName: 'Ursula Le Guin' };
+const invitee = { email: 'nk@example.com', password: 'a third long passphrase 42', handle: 'nkjemisin', displayName: 'N. K. Jemisin' };
 const community = { name: 'Speculative Fiction Club', slug: 'speculative-fiction-club', description: 'Readers and writers of <strange> stories.' };
 
 interface AxeResult {
@@ -168,6 +170,36 @@ describe.runIf(browserTestsRun)('communities in the browser', () => {
       await second.page.goto(url(p));
       for (const v of await axeViolations(second.page)) problems.push(`${p} (signed in): ${v}`);
     }
+
+    // An invite link: an anonymous visitor is sent to sign up and back, then joins with one button.
+    const code = await first.page.evaluate(async (slug) => {
+      const call = async (query: string, variables: object) => {
+        const res = await fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', 'x-circles-csrf': '1' }, body: JSON.stringify({ query, variables }) });
+        return ((await res.json()) as { data: Record<string, Record<string, string>> }).data;
+      };
+      const { community } = await call('query($slug: String!) { community(slug: $slug) { id } }', { slug });
+      const { createInvite } = await call('mutation($id: ID!) { createInvite(communityId: $id) { code } }', { id: community!.id! });
+      return createInvite!.code!;
+    }, community.slug);
+    const third = await newDevice();
+    await openHydrated(third.page, `/join/${code}`);
+    expect(await third.page.getByRole('heading', { name: community.name }).isVisible()).toBe(true);
+    await third.page.getByRole('main').getByRole('link', { name: 'Sign up' }).click();
+    await third.page.waitForURL((u) => u.pathname === '/signup');
+    await third.page.waitForLoadState('networkidle');
+    await third.page.getByLabel('Email', { exact: true }).fill(invitee.email);
+    await third.page.getByLabel('Handle', { exact: true }).fill(invitee.handle);
+    await third.page.getByLabel('Display name', { exact: true }).fill(invitee.displayName);
+    await third.page.getByLabel('Password', { exact: true }).fill(invitee.password);
+    await third.page.getByRole('button', { name: 'Sign up' }).click();
+    await third.page.waitForURL((u) => u.pathname === `/join/${code}`);
+    await third.page.waitForLoadState('networkidle');
+    for (const v of await axeViolations(third.page)) problems.push(`/join/<code> (signed in): ${v}`);
+    await third.page.getByRole('button', { name: `Join ${community.name}` }).click();
+    await third.page.waitForURL((u) => u.pathname === `/c/${community.slug}`);
+    await third.page.getByRole('button', { name: `Leave ${community.name}` }).waitFor();
+    await third.context.close();
+
     expect(problems).toEqual([]);
 
     await second.context.close();

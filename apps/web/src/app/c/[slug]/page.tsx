@@ -69,7 +69,8 @@ export default async function CommunityPage({ params }: Params) {
               {community.visibility === 'LISTED' ? null : <Badge>{t(community.visibility === 'PRIVATE' ? 'community.private' : 'community.unlisted')}</Badge>}
             </h1>
             <p className="c-community-head__meta">
-              <Link href={`/c/${community.slug}/members`}>{memberCountLabel(community.memberCount)}</Link> ·{' '}
+              {/* The member directory is for members; others see how many there are. */}
+              {community.viewerRole ? <Link href={`/c/${community.slug}/members`}>{memberCountLabel(community.memberCount)}</Link> : memberCountLabel(community.memberCount)} ·{' '}
               {t('community.ownedBy', { name: community.owner.displayName })}
             </p>
           </div>
