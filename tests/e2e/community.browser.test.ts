@@ -166,7 +166,23 @@ describe.runIf(browserTestsRun)('communities in the browser', () => {
     await second.page.goto(url(`/c/${community.slug}/members?q=nobody-like-this`));
     expect(await second.page.getByText('No member matches').isVisible()).toBe(true);
 
-    for (const p of [`/c/${community.slug}`, `/c/${community.slug}/members`, '/communities/new']) {
+    // A community that reviews members: the owner sets a question; a visitor answers it to ask to join.
+    await openHydrated(first.page, '/communities/new');
+    await form.getByLabel('Name', { exact: true }).fill('Reviewed Readers');
+    await form.getByRole('radio', { name: /^Unlisted/ }).check();
+    await form.getByRole('radio', { name: /^By approval/ }).check();
+    await form.getByLabel('Questions for people asking to join').fill('What are you reading?');
+    await form.getByRole('button', { name: 'Create community' }).click();
+    await first.page.waitForURL((u) => u.pathname === '/c/reviewed-readers');
+    await openHydrated(second.page, '/c/reviewed-readers');
+    const request = second.page.getByRole('form', { name: 'Request to join' });
+    await request.getByRole('button', { name: 'Request to join' }).click();
+    await expect.poll(() => request.getByText('This field is required.').isVisible()).toBe(true);
+    await request.getByLabel('What are you reading?').fill('The Dispossessed');
+    await request.getByRole('button', { name: 'Request to join' }).click();
+    await expect.poll(() => second.page.getByText('Your request was sent.').isVisible()).toBe(true);
+
+    for (const p of [`/c/${community.slug}`, `/c/${community.slug}/members`, '/communities/new', '/c/reviewed-readers']) {
       await second.page.goto(url(p));
       for (const v of await axeViolations(second.page)) problems.push(`${p} (signed in): ${v}`);
     }

@@ -16,9 +16,12 @@ export default async function HomePage() {
       {viewer ? (
         <div className="c-stack">
           <p>{t('home.welcomeBack', { name: viewer.user.displayName })}</p>
-          <p>
+          <p className="c-row">
             <Link href="/account" className="c-button c-button--primary">
               {t('home.cta.account')}
+            </Link>
+            <Link href="/communities" className="c-button c-button--secondary">
+              {t('home.cta.communities')}
             </Link>
           </p>
         </div>
@@ -29,6 +32,9 @@ export default async function HomePage() {
           </Link>
           <Link href="/login" className="c-button c-button--secondary">
             {t('home.cta.logIn')}
+          </Link>
+          <Link href="/communities" className="c-button c-button--secondary">
+            {t('home.cta.communities')}
           </Link>
         </p>
       )}

@@ -32,6 +32,7 @@ export const en = {
   'home.cta.signUp': 'Create an account',
   'home.cta.logIn': 'Log in',
   'home.cta.account': 'Go to your account',
+  'home.cta.communities': 'Browse communities',
   'home.welcomeBack': 'Welcome back, {name}.',
 
   'signup.title': 'Create your account',
