@@ -24,16 +24,23 @@ export const loadMyCommunities = cache(async (): Promise<MyCommunitiesQuery['myC
   }
 });
 
+/** Forwarded headers are only believed when the operator says a proxy sets them (TRUST_PROXY, as the gateway). */
+function trustsProxy(): boolean {
+  const value = process.env.TRUST_PROXY?.trim();
+  return Boolean(value) && value !== 'false' && value !== '0';
+}
+
 /**
  * The public address of this instance, for absolute URLs (OpenGraph, JSON-LD, sitemap). PUBLIC_URL when the
- * operator set it; otherwise the host the request came to (behind a proxy, its forwarded host and scheme).
+ * operator set it; otherwise the host the request came to (behind a trusted proxy, its forwarded host and scheme).
  */
 export async function publicBaseUrl(): Promise<string> {
   const configured = process.env.PUBLIC_URL?.trim();
   if (configured) return configured.replace(/\/+$/, '');
   const incoming = await headers();
-  const host = incoming.get('x-forwarded-host')?.split(',')[0]?.trim() || incoming.get('host') || 'localhost';
-  const proto = incoming.get('x-forwarded-proto')?.split(',')[0]?.trim() || 'http';
+  const forwarded = (name: string) => (trustsProxy() ? incoming.get(name)?.split(',')[0]?.trim() : undefined);
+  const host = forwarded('x-forwarded-host') || incoming.get('host') || 'localhost';
+  const proto = forwarded('x-forwarded-proto') || 'http';
   return `${proto}://${host}`;
 }
 
