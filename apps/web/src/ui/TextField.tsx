@@ -2,7 +2,7 @@
 import { useId, type InputHTMLAttributes, type ReactNode, type TextareaHTMLAttributes } from 'react';
 import { t } from '@/i18n';
 
-export interface TextFieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 'children'> {
+interface FieldProps {
   name: string;
   label: string;
   /** Help shown under the label, linked with aria-describedby. */
@@ -15,11 +15,22 @@ export interface TextFieldProps extends Omit<InputHTMLAttributes<HTMLInputElemen
   describedBy?: string | undefined;
 }
 
-export function TextField({ label, description, error, invalid = false, describedBy: extraDescribedBy, required, type = 'text', className, ...input }: TextFieldProps) {
+export interface TextFieldProps extends FieldProps, Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 'children' | 'name'> {}
+export interface TextAreaFieldProps extends FieldProps, Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, 'id' | 'children' | 'name'> {}
+
+/** The ARIA wiring every control gets: its id, what describes it, whether it is invalid and required. */
+interface ControlProps {
+  id: string;
+  'aria-describedby': string | undefined;
+  'aria-invalid': true | undefined;
+  'aria-required': true | undefined;
+}
+
+/** Label, help, error and their wiring, shared by every kind of field. */
+function Field({ label, description, error, invalid, describedBy, required, className, children }: Omit<FieldProps, 'name'> & { required?: boolean; className?: string; children: (control: ControlProps) => ReactNode }) {
   const id = useId();
   const descriptionId = description ? `${id}-description` : undefined;
   const errorId = error ? `${id}-error` : undefined;
-  const describedBy = [descriptionId, errorId, extraDescribedBy].filter(Boolean).join(' ') || undefined;
   return (
     <div className={['c-field', error || invalid ? 'c-field--invalid' : '', className].filter(Boolean).join(' ')}>
       <label htmlFor={id} className="c-field__label">
@@ -31,16 +42,12 @@ export function TextField({ label, description, error, invalid = false, describe
           {description}
         </p>
       ) : null}
-      <input
-        {...input}
-        id={id}
-        type={type}
-        required={required}
-        aria-required={required || undefined}
-        aria-invalid={error || invalid ? true : undefined}
-        aria-describedby={describedBy}
-        className="c-field__input"
-      />
+      {children({
+        id,
+        'aria-describedby': [descriptionId, errorId, describedBy].filter(Boolean).join(' ') || undefined,
+        'aria-invalid': error || invalid ? true : undefined,
+        'aria-required': required || undefined,
+      })}
       {error ? (
         <p id={errorId} className="c-field__error">
           {error}
@@ -50,47 +57,19 @@ export function TextField({ label, description, error, invalid = false, describe
   );
 }
 
-export interface TextAreaFieldProps extends Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, 'id' | 'children'> {
-  name: string;
-  label: string;
-  description?: ReactNode;
-  error?: string | undefined;
-  invalid?: boolean;
-  describedBy?: string | undefined;
+export function TextField({ label, description, error, invalid = false, describedBy, required, type = 'text', className, ...input }: TextFieldProps) {
+  return (
+    <Field {...{ label, description, error, invalid, describedBy, required, className }}>
+      {(control) => <input {...input} {...control} type={type} required={required} className="c-field__input" />}
+    </Field>
+  );
 }
 
 /** A multi-line TextField: same label, help and error wiring. */
-export function TextAreaField({ label, description, error, invalid = false, describedBy: extraDescribedBy, required, rows = 4, className, ...input }: TextAreaFieldProps) {
-  const id = useId();
-  const descriptionId = description ? `${id}-description` : undefined;
-  const errorId = error ? `${id}-error` : undefined;
-  const describedBy = [descriptionId, errorId, extraDescribedBy].filter(Boolean).join(' ') || undefined;
+export function TextAreaField({ label, description, error, invalid = false, describedBy, required, rows = 4, className, ...input }: TextAreaFieldProps) {
   return (
-    <div className={['c-field', error || invalid ? 'c-field--invalid' : '', className].filter(Boolean).join(' ')}>
-      <label htmlFor={id} className="c-field__label">
-        {label}
-        {required ? null : <span className="c-field__optional"> ({t('common.optional')})</span>}
-      </label>
-      {description ? (
-        <p id={descriptionId} className="c-field__description">
-          {description}
-        </p>
-      ) : null}
-      <textarea
-        {...input}
-        id={id}
-        rows={rows}
-        required={required}
-        aria-required={required || undefined}
-        aria-invalid={error || invalid ? true : undefined}
-        aria-describedby={describedBy}
-        className="c-field__input c-field__input--multiline"
-      />
-      {error ? (
-        <p id={errorId} className="c-field__error">
-          {error}
-        </p>
-      ) : null}
-    </div>
+    <Field {...{ label, description, error, invalid, describedBy, required, className }}>
+      {(control) => <textarea {...input} {...control} rows={rows} required={required} className="c-field__input c-field__input--multiline" />}
+    </Field>
   );
 }
