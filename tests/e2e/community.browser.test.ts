@@ -8,14 +8,11 @@
  * Needs Chromium (`apt-get install -y chromium`) and builds the web app first if it has no production build.
  * Without Chromium the test is skipped locally but FAILS under CI=true.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
-import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCircles } from '@circles/server/embedded';
-import { browserTestsRun, ensureWebBuild, launchChromium } from '@circles/testing';
+import { type BrowserPlatform, browserTestsRun, startBrowserPlatform } from '@circles/testing';
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -35,32 +32,18 @@ declare global {
 
 // Locally a machine without Chromium skips (browserTestsRun); in CI a missing browser is a failure, never a silent skip.
 describe.runIf(browserTestsRun)('communities in the browser', () => {
-  let circles: Awaited<ReturnType<typeof startCircles>> | undefined;
-  let browser: Browser | undefined;
-  let dataDir: string | undefined;
+  let platform: BrowserPlatform;
   let url: (p: string) => string;
+  const newDevice = () => platform.newDevice();
 
   beforeAll(async () => {
-    ensureWebBuild();
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'circles-community-e2e-'));
-    circles = await startCircles({ dataDir });
-    const base = circles.webUrl;
-    url = (p) => new URL(p, base).toString();
-    browser = await launchChromium();
+    platform = await startBrowserPlatform('community-e2e');
+    url = platform.url;
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await circles?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await platform?.stop();
   });
-
-  async function newDevice(): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser!.newContext();
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    return { context, page };
-  }
 
   /** Opens a page and waits for its scripts, so forms are handled by the app rather than submitted natively. */
   async function openHydrated(page: Page, p: string) {
