@@ -13,6 +13,7 @@ export const communityErrors = {
   useTransfer: () => new DomainError('BAD_USER_INPUT', 'Use "transfer ownership" to make someone the owner.'),
   ownerOnly: () => new DomainError('FORBIDDEN', 'Only the owner can do that.'),
   alreadyOwner: () => new DomainError('BAD_USER_INPUT', 'You already own this community.'),
+  confirmName: () => new DomainError('BAD_USER_INPUT', "Type the circle's name to confirm.", { field: 'confirmName' }),
   confirmSlug: () => new DomainError('BAD_USER_INPUT', "Type the community's address to confirm.", { field: 'confirmSlug' }),
   inviteInvalid: () => new DomainError('INVALID_TOKEN', 'This invite link is invalid, expired or used up. Ask for a new one.'),
   needsRequest: () => new DomainError('FORBIDDEN', 'This community reviews new members: send a request to join.'),

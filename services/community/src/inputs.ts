@@ -34,12 +34,18 @@ export const updateCommunityInput = z
   .partial()
   .refine((o) => Object.values(o).some((v) => v !== undefined), 'Nothing to change.');
 
+const circleName = z.string().trim().min(2, 'Circle names are at least 2 characters.').max(80, 'Circle names are at most 80 characters.');
+const circleAccess = z.enum(['OPEN', 'APPROVAL', 'INVITE', 'PAID']).transform((v) => v.toLowerCase() as 'open' | 'approval' | 'invite' | 'paid');
 export const createCircleInput = z.object({
-  name: z.string().trim().min(2, 'Circle names are at least 2 characters.').max(80, 'Circle names are at most 80 characters.'),
+  name: circleName,
   description: description.default(''),
-  access: z.enum(['OPEN', 'APPROVAL', 'INVITE', 'PAID']).transform((v) => v.toLowerCase() as 'open' | 'approval' | 'invite' | 'paid').default('open'),
+  access: circleAccess.default('open'),
   hidden: z.boolean().default(false),
 });
+export const updateCircleInput = z
+  .object({ name: circleName, description, access: circleAccess, hidden: z.boolean() })
+  .partial()
+  .refine((o) => Object.values(o).some((v) => v !== undefined), 'Nothing to change.');
 
 export const roleName = z.string().trim().min(2, 'Role names are at least 2 characters.').max(40, 'Role names are at most 40 characters.');
 

@@ -170,7 +170,7 @@ export class CommunityRepository {
     let q = this.db
       .selectFrom('community.members as m')
       .leftJoin('community.user_profiles as p', 'p.user_id', 'm.user_id')
-      .select(['m.user_id', 'm.role', 'm.joined_at', 'm.timed_out_until'])
+      .select(['m.community_id', 'm.user_id', 'm.role', 'm.joined_at', 'm.timed_out_until'])
       .where('m.community_id', '=', communityId)
       .orderBy('m.joined_at')
       .limit(limit);
@@ -320,6 +320,31 @@ export class CommunityRepository {
     return circle;
   }
 
+  updateCircle(trx: CommunityDb, id: string, patch: { name?: string; description?: string; access?: 'open' | 'approval' | 'invite' | 'paid'; hidden?: boolean }) {
+    return trx.updateTable('community.spaces').set(patch).where('id', '=', id).where('kind', '=', 'circle').returningAll().executeTakeFirstOrThrow();
+  }
+
+  /** Members and overrides go with it (foreign keys cascade). */
+  async deleteCircle(trx: CommunityDb, id: string) {
+    await trx.deleteFrom('community.spaces').where('id', '=', id).where('kind', '=', 'circle').execute();
+  }
+
+  /** Custom roles held by each of these members, for the directory. */
+  async customRolesOf(communityId: string, userIds: string[]) {
+    if (!userIds.length) return new Map<string, { id: string; name: string; permissions: string[] }[]>();
+    const rows = await this.db
+      .selectFrom('community.member_roles as mr')
+      .innerJoin('community.roles as r', 'r.id', 'mr.role_id')
+      .select(['mr.user_id', 'r.id', 'r.name', 'r.permissions'])
+      .where('mr.community_id', '=', communityId)
+      .where('mr.user_id', 'in', userIds)
+      .orderBy('r.created_at')
+      .execute();
+    const byUser = new Map<string, { id: string; name: string; permissions: string[] }[]>();
+    for (const r of rows) byUser.set(r.user_id, [...(byUser.get(r.user_id) ?? []), { id: r.id, name: r.name, permissions: r.permissions }]);
+    return byUser;
+  }
+
   circles(communityId: string) {
     return this.db.selectFrom('community.spaces').selectAll().where('community_id', '=', communityId).where('kind', '=', 'circle').orderBy('created_at').execute();
   }
@@ -417,6 +442,10 @@ export class CommunityRepository {
 
   joinRequest(id: string, trx: CommunityDb = this.db) {
     return trx.selectFrom('community.join_requests').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  pendingRequestOf(communityId: string, userId: string) {
+    return this.db.selectFrom('community.join_requests').selectAll().where('community_id', '=', communityId).where('user_id', '=', userId).where('status', '=', 'pending').executeTakeFirst();
   }
 
   joinRequests(communityId: string, status: 'pending' | 'approved' | 'rejected') {

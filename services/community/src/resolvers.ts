@@ -21,7 +21,8 @@ function toCommunity(c: CommunityRow) {
   };
 }
 
-const toMember = (m: { user_id: string; role: string; joined_at: Date; timed_out_until: Date | null }) => ({
+const toMember = (m: { community_id: string; user_id: string; role: string; joined_at: Date; timed_out_until: Date | null }) => ({
+  communityId: m.community_id,
   user: { id: m.user_id },
   role: upper(m.role),
   joinedAt: m.joined_at,
@@ -77,6 +78,14 @@ export function createCommunityResolvers(svc: CommunityService): Resolvers {
       },
       publicCenter: async (c: { id: string }) => toSpace(await svc.repo.publicCenter(c.id)),
       circles: async (c: { id: string }, _: unknown, ctx: RequestContext) => (await svc.circlesFor(c.id, ctx.identity)).map(toSpace),
+      viewerJoinRequest: async (c: { id: string }, _: unknown, ctx: RequestContext) => {
+        const r = await svc.viewerJoinRequest(c.id, ctx.identity);
+        return r ? toRequest(r) : null;
+      },
+    },
+    Member: {
+      // Members are listed in pages of up to 200; one query per page would need a loader, one per member is cheap enough here.
+      customRoles: async (m: { communityId: string; user: { id: string } }) => (await svc.repo.customRolesOf(m.communityId, [m.user.id])).get(m.user.id) ?? [],
     },
     Space: {
       __resolveReference: async (ref: { id: string }, ctx: RequestContext) => {
@@ -150,6 +159,8 @@ export function createCommunityResolvers(svc: CommunityService): Resolvers {
       timeoutMember: async (_: unknown, a: { communityId: string; userId: string; durationSeconds: number; reason: string }, ctx: RequestContext) =>
         toMember(await svc.timeout(a.communityId, a.userId, a.durationSeconds, a.reason ?? '', ctx.identity)),
       createCircle: async (_: unknown, a: { communityId: string; input: unknown }, ctx: RequestContext) => toSpace(await svc.createCircle(a.communityId, a.input, ctx.identity)),
+      updateCircle: async (_: unknown, a: { id: string; input: unknown }, ctx: RequestContext) => toSpace(await svc.updateCircle(a.id, a.input, ctx.identity)),
+      deleteCircle: (_: unknown, a: { id: string; confirmName: string }, ctx: RequestContext) => svc.deleteCircle(a.id, a.confirmName, ctx.identity),
       joinCircle: async (_: unknown, a: { id: string }, ctx: RequestContext) => toSpace(await svc.joinCircle(a.id, ctx.identity)),
       leaveCircle: (_: unknown, a: { id: string }, ctx: RequestContext) => svc.leaveCircle(a.id, ctx.identity),
       addCircleMember: async (_: unknown, a: { circleId: string; userId: string; role: string }, ctx: RequestContext) =>

@@ -2,7 +2,7 @@ import { badInput, type Identity, invalidateCommunityPermissions, isUniqueViolat
 import type { Kysely } from 'kysely';
 import { verifyChain } from './audit.ts';
 import { communityErrors } from './errors.ts';
-import { answers, createCircleInput, createCommunityInput, parse, reservedSlugs, roleName, updateCommunityInput } from './inputs.ts';
+import { answers, createCircleInput, createCommunityInput, parse, reservedSlugs, roleName, updateCircleInput, updateCommunityInput } from './inputs.ts';
 import { canSee, effectivePermissions, effectiveRank, type Grants, type Permission, permissions, rank, type Role } from './policy.ts';
 import { type CommunityDb, type CommunityRow, CommunityRepository } from './repo.ts';
 
@@ -21,6 +21,8 @@ export const communityTopics = {
   unarchived: 'community.unarchived',
   deleted: 'community.deleted',
   circleCreated: 'community.circle_created',
+  circleUpdated: 'community.circle_updated',
+  circleDeleted: 'community.circle_deleted',
   circleMemberAdded: 'community.circle_member_added',
   circleMemberRemoved: 'community.circle_member_removed',
 } as const;
@@ -259,6 +261,44 @@ export class CommunityService {
     });
     this.deps.outbox.nudge();
     return circle;
+  }
+
+  async updateCircle(spaceId: string, raw: unknown, identity: Identity) {
+    const { circle, userId } = await this.requireCircleManager(spaceId, identity);
+    const community = await this.repo.byId(circle.community_id);
+    if (community?.archived_at) throw communityErrors.archived();
+    const input = parse(updateCircleInput, raw);
+    const before = Object.fromEntries(Object.keys(input).map((k) => [k, circle[k as keyof typeof circle]]));
+    const updated = await this.repo.transaction(async (trx) => {
+      const updated = await this.repo.updateCircle(trx, spaceId, input);
+      await this.repo.appendAudit(trx, { communityId: circle.community_id, actorId: userId, action: 'circle.update', targetType: 'circle', targetId: spaceId, before, after: input, ip: identity.ip });
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.circleUpdated, { communityId: circle.community_id, circleId: spaceId, hidden: updated.hidden, access: updated.access, changed: Object.keys(input) });
+      return updated;
+    });
+    // Access and visibility rules changed for everyone in the community.
+    await this.changed(circle.community_id);
+    return updated;
+  }
+
+  async deleteCircle(spaceId: string, confirmName: string, identity: Identity): Promise<boolean> {
+    const userId = this.requireUser(identity);
+    const circle = await this.circle(spaceId, identity);
+    if (!circle) throw communityErrors.notFound();
+    await this.require(circle.community_id, identity, 'manage_circles');
+    if (confirmName.trim() !== circle.name) throw communityErrors.confirmName();
+    await this.repo.transaction(async (trx) => {
+      await this.repo.deleteCircle(trx, spaceId);
+      await this.repo.appendAudit(trx, { communityId: circle.community_id, actorId: userId, action: 'circle.delete', targetType: 'circle', targetId: spaceId, before: { name: circle.name, access: circle.access, hidden: circle.hidden }, after: null, ip: identity.ip });
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.circleDeleted, { communityId: circle.community_id, circleId: spaceId });
+    });
+    await this.changed(circle.community_id);
+    return true;
+  }
+
+  /** The viewer's own pending request to join, so the page can say "waiting for review". */
+  async viewerJoinRequest(communityId: string, identity: Identity) {
+    if (!identity.userId) return null;
+    return (await this.repo.pendingRequestOf(communityId, identity.userId)) ?? null;
   }
 
   async joinCircle(spaceId: string, identity: Identity) {

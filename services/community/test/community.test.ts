@@ -295,6 +295,57 @@ describe.each(modes)('community service (%s)', (mode) => {
     expect((await p.gql(`query($s: ID!) { circleMembers(circleId: $s) { user { handle } } }`, { s: hidden.id }, { token: tokens.olga })).data.circleMembers).toEqual([{ user: { handle: 'olga' } }]);
   });
 
+  it.runIf(run)('circle managers edit circles; deleting one needs its name typed and ends its members\' access', async () => {
+    const c = (await p.gql(CREATE, { input: { name: 'Circle Edits', slug: 'circle-edits' } }, { token: tokens.olga })).data.createCommunity;
+    await p.gql(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: c.id }, { token: tokens.mike });
+    const circle = (await p.gql(`mutation($c: ID!) { createCircle(communityId: $c, input: { name: "Book Club" }) { id } }`, { c: c.id }, { token: tokens.olga })).data.createCircle;
+    await p.gql(`mutation($id: ID!) { joinCircle(id: $id) { id } }`, { id: circle.id }, { token: tokens.mike });
+    const edit = (as: string, input: Record<string, unknown>) =>
+      p.gql(`mutation($id: ID!, $i: UpdateCircleInput!) { updateCircle(id: $id, input: $i) { name description access hidden } }`, { id: circle.id, i: input }, { token: tokens[as] });
+    expect(codeOf(await edit('mike', { name: 'Mine now' }))).toBe('FORBIDDEN');
+    expect(codeOf(await edit('olga', {}))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await edit('olga', { name: 'x' }))).toBe('BAD_USER_INPUT');
+    expect((await edit('olga', { name: 'Reading Room', description: 'Slow books', access: 'INVITE', hidden: true })).data.updateCircle).toEqual({
+      name: 'Reading Room',
+      description: 'Slow books',
+      access: 'INVITE',
+      hidden: true,
+    });
+    const audit = await p.gql(`query($c: ID!) { auditLog(communityId: $c, action: "circle.update") { before after } }`, { c: c.id }, { token: tokens.olga });
+    expect(JSON.parse(audit.data.auditLog[0].before)).toMatchObject({ name: 'Book Club', hidden: false });
+
+    const api = p.host.apis!.community;
+    expect(await api.can({ userId: ids.mike!, permission: 'post', communityId: c.id, spaceId: circle.id })).toBe(true);
+    const del = (as: string, name: string) => p.gql(`mutation($id: ID!, $n: String!) { deleteCircle(id: $id, confirmName: $n) }`, { id: circle.id, n: name }, { token: tokens[as] });
+    expect(codeOf(await del('mike', 'Reading Room'))).toBe('FORBIDDEN');
+    expect(codeOf(await del('olga', 'Book Club'))).toBe('BAD_USER_INPUT');
+    expect((await del('olga', 'Reading Room')).data.deleteCircle).toBe(true);
+    expect(await api.can({ userId: ids.mike!, permission: 'post', communityId: c.id, spaceId: circle.id })).toBe(false);
+    expect((await p.gql(`query($id: ID!) { circle(id: $id) { id } }`, { id: circle.id }, { token: tokens.olga })).data.circle).toBeNull();
+    expect(codeOf(await del('olga', 'Reading Room'))).toBe('NOT_FOUND');
+  });
+
+  it.runIf(run)('shows people their own pending request and custom roles in the member directory', async () => {
+    const c = (await p.gql(CREATE, { input: { name: 'Waiting Room', slug: 'waiting-room', joinPolicy: 'APPROVAL' } }, { token: tokens.olga })).data.createCommunity;
+    const mine = async (who?: string) => (await p.gql(`{ community(slug: "waiting-room") { viewerJoinRequest { status answers } } }`, {}, who ? { token: tokens[who] } : {})).data.community.viewerJoinRequest;
+    expect(await mine('mike')).toBeNull();
+    expect(await mine()).toBeNull();
+    await p.gql(`mutation($c: ID!) { requestToJoin(communityId: $c) { id } }`, { c: c.id }, { token: tokens.mike });
+    expect(await mine('mike')).toEqual({ status: 'PENDING', answers: [] });
+    expect(await mine('nina')).toBeNull();
+    const req = (await p.gql(`query($c: ID!) { joinRequests(communityId: $c) { id } }`, { c: c.id }, { token: tokens.olga })).data.joinRequests[0];
+    await p.gql(`mutation($id: ID!) { decideJoinRequest(id: $id, approve: true) { status } }`, { id: req.id }, { token: tokens.olga });
+    expect(await mine('mike')).toBeNull();
+
+    const role = (await p.gql(`mutation($c: ID!) { createRole(communityId: $c, name: "Greeter", permissions: ["invite"]) { id } }`, { c: c.id }, { token: tokens.olga })).data.createRole;
+    await p.gql(`mutation($c: ID!, $u: ID!, $r: ID!) { assignRole(communityId: $c, userId: $u, roleId: $r) }`, { c: c.id, u: ids.mike, r: role.id }, { token: tokens.olga });
+    const members = await p.gql(`query($c: ID!) { communityMembers(communityId: $c) { role user { handle } customRoles { name } } }`, { c: c.id }, { token: tokens.mike });
+    expect(members.data.communityMembers).toEqual([
+      { role: 'OWNER', user: { handle: 'olga' }, customRoles: [] },
+      { role: 'MEMBER', user: { handle: 'mike' }, customRoles: [{ name: 'Greeter' }] },
+    ]);
+  });
+
   it.runIf(run)('archives (read-only, out of the directory) and deletes only for the owner, with the address typed to confirm', async () => {
     const c = (await p.gql(CREATE, { input: { name: 'Short Lived', slug: 'short-lived' } }, { token: tokens.nina })).data.createCommunity;
     await p.gql(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: c.id }, { token: tokens.mike });
