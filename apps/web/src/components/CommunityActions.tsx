@@ -14,15 +14,12 @@ import {
   type JoinPolicy,
 } from '@circles/client';
 import { t } from '@/i18n';
+import { LocalTime } from '@/components/LocalTime';
 import { browserClient } from '@/lib/browser-api';
+import { go } from '@/lib/navigation';
 import { useAction } from '@/lib/use-action';
 import { Alert, Button, Form, RadioGroup, TextAreaField, TextField, useForm, type FormValues } from '@/ui';
 
-/** A full page load, so the header (my communities) and every server-rendered part see the change. */
-function go(path: string): 'navigating' {
-  window.location.assign(path);
-  return 'navigating';
-}
 
 const VISIBILITIES: CommunityVisibility[] = ['LISTED', 'UNLISTED', 'PRIVATE'];
 const JOIN_POLICIES: JoinPolicy[] = ['OPEN', 'APPROVAL', 'INVITE'];
@@ -131,11 +128,13 @@ export interface MembershipProps {
   viewerRole: CommunityRole | null;
   signedIn: boolean;
   archived: boolean;
+  /** When the visitor's own request to join is waiting for a decision: when they sent it. */
+  pendingRequestAt?: string | null;
 }
 
 /** Join, request to join, or leave: whichever the community's join policy and the visitor's membership allow. */
 export function MembershipPanel(props: MembershipProps) {
-  const { communityId, slug, name, joinPolicy, joinQuestions, viewerRole, signedIn, archived } = props;
+  const { communityId, slug, name, joinPolicy, joinQuestions, viewerRole, signedIn, archived, pendingRequestAt } = props;
   const router = useRouter();
   const { pending, error, run } = useAction();
 
@@ -167,6 +166,15 @@ export function MembershipPanel(props: MembershipProps) {
     );
   }
   if (archived) return <p className="c-muted">{t('community.archived')}</p>;
+  if (pendingRequestAt) {
+    return (
+      <Alert tone="info" title={t('community.requestWaiting')}>
+        <p>
+          <LocalTime iso={pendingRequestAt} message="community.requestSentAt" />
+        </p>
+      </Alert>
+    );
+  }
   if (joinPolicy === 'INVITE') return <Alert tone="info">{t('community.inviteOnly')}</Alert>;
   if (!signedIn) {
     const next = encodeURIComponent(`/c/${slug}`);

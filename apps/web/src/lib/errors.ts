@@ -1,6 +1,7 @@
 /**
  * Turns API failures into messages people can act on. One place maps every error code the web app expects;
- * validation messages the server marks as user-facing (BAD_USER_INPUT, WEAK_PASSWORD) are shown as sent.
+ * validation messages and refusals the server writes for people (BAD_USER_INPUT, WEAK_PASSWORD, FORBIDDEN) are
+ * shown as sent.
  */
 import { ClientError } from '@circles/client';
 import { hasMessage, t } from '@/i18n';
@@ -40,12 +41,15 @@ export function describeError(err: unknown, fieldMap: Record<string, string> = {
       return { message: err.message || t('errors.WEAK_PASSWORD'), field: field ?? fieldMap.password ?? 'password' };
     case 'BAD_USER_INPUT':
       return { message: err.message || t('errors.BAD_USER_INPUT'), field };
+    case 'FORBIDDEN':
+      // Refusals are sentences written for people ("You can only manage members ranked below you.", "You are
+      // banned from this community."): which rule said no is what they need to know.
+      return { message: err.message || t('errors.FORBIDDEN') };
     case 'INVALID_CREDENTIALS':
       return { message: t('errors.INVALID_CREDENTIALS'), concerns: ['password', 'email'].map((name) => fieldMap[name] ?? name) };
     case 'INVALID_TOKEN':
     case 'NOT_FOUND':
     case 'UNAUTHENTICATED':
-    case 'FORBIDDEN':
     case 'CSRF_REJECTED':
     case 'NETWORK_ERROR':
       return { message: t(`errors.${err.code}`) };

@@ -60,7 +60,7 @@ export function useForm(action: FormAction, fieldMap: Record<string, string> = {
       const values: FormValues = {};
       const missing: Record<string, string> = {};
       for (const el of Array.from(form.elements)) {
-        if (!(el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement) || !el.name) continue;
+        if (!(el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement || el instanceof HTMLSelectElement) || !el.name || el.disabled) continue;
         // A radio group's value is its checked option's; an unchecked box contributes nothing.
         if (el instanceof HTMLInputElement && (el.type === 'radio' || el.type === 'checkbox') && !el.checked) continue;
         values[el.name] = el.value;

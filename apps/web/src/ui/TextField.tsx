@@ -1,5 +1,5 @@
 'use client';
-import { useId, type InputHTMLAttributes, type ReactNode, type TextareaHTMLAttributes } from 'react';
+import { useId, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, type TextareaHTMLAttributes } from 'react';
 import { t } from '@/i18n';
 
 interface FieldProps {
@@ -17,6 +17,9 @@ interface FieldProps {
 
 export interface TextFieldProps extends FieldProps, Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 'children' | 'name'> {}
 export interface TextAreaFieldProps extends FieldProps, Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, 'id' | 'children' | 'name'> {}
+export interface SelectFieldProps extends FieldProps, Omit<SelectHTMLAttributes<HTMLSelectElement>, 'id' | 'children' | 'name'> {
+  options: { value: string; label: string }[];
+}
 
 /** The ARIA wiring every control gets: its id, what describes it, whether it is invalid and required. */
 interface ControlProps {
@@ -71,5 +74,41 @@ export function TextAreaField({ label, description, error, invalid = false, desc
     <Field {...{ label, description, error, invalid, describedBy, required, className }}>
       {(control) => <textarea {...input} {...control} rows={rows} required={required} className="c-field__input c-field__input--multiline" />}
     </Field>
+  );
+}
+
+/** A native select with the same label, help and error wiring (choices that fit in a list: durations, roles). */
+export function SelectField({ label, description, error, invalid = false, describedBy, required, className, options, ...select }: SelectFieldProps) {
+  return (
+    <Field {...{ label, description, error, invalid, describedBy, required, className }}>
+      {(control) => (
+        <select {...select} {...control} required={required} className="c-field__input c-field__select">
+          {options.map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.label}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}
+
+/** One checkbox with its label and, optionally, a line of help under it. */
+export function Checkbox({ label, description, className, ...input }: Omit<InputHTMLAttributes<HTMLInputElement>, 'type' | 'id'> & { label: string; description?: ReactNode }) {
+  const id = useId();
+  const hintId = description ? `${id}-hint` : undefined;
+  return (
+    <div className={['c-check', className].filter(Boolean).join(' ')}>
+      <input {...input} type="checkbox" id={id} aria-describedby={hintId} />
+      <label htmlFor={id}>
+        <span className="c-check__label">{label}</span>
+        {description ? (
+          <span id={hintId} className="c-field__description">
+            {description}
+          </span>
+        ) : null}
+      </label>
+    </div>
   );
 }

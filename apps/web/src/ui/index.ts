@@ -5,4 +5,7 @@ export { Badge, Card, EmptyState } from './Card';
 export { Form, useForm, type FieldState, type FormAction, type FormController, type FormValues } from './Form';
 export { LoadingState, Spinner } from './Spinner';
 export { RadioGroup, type RadioOption } from './RadioGroup';
-export { TextAreaField, TextField, type TextAreaFieldProps, type TextFieldProps } from './TextField';
+export { Checkbox, SelectField, TextAreaField, TextField, type SelectFieldProps, type TextAreaFieldProps, type TextFieldProps } from './TextField';
+export { Dialog, type DialogProps } from './Dialog';
+export { Notice } from './Notice';
+export { TableScroller } from './Table';

@@ -4,7 +4,9 @@ import { notFound } from 'next/navigation';
 import { MembershipPanel } from '@/components/CommunityActions';
 import { t } from '@/i18n';
 import { loadCommunity, memberCountLabel, publicBaseUrl, type CommunityView } from '@/lib/community';
+import { managesSomething } from '@/lib/permissions';
 import { getViewer } from '@/lib/server-api';
+import { loadPermissions } from '@/lib/settings';
 import { Badge, Card, EmptyState } from '@/ui';
 
 type Params = { params: Promise<{ slug: string }> };
@@ -58,6 +60,7 @@ export default async function CommunityPage({ params }: Params) {
   if (!community) notFound();
   const url = `${await publicBaseUrl()}/c/${community.slug}`;
   const circles = community.circles;
+  const permissions = community.viewerRole ? await loadPermissions(community.id) : [];
   return (
     <div className="c-stack">
       {community.visibility === 'PRIVATE' ? null : <JsonLd community={community} url={url} />}
@@ -84,7 +87,22 @@ export default async function CommunityPage({ params }: Params) {
               viewerRole={community.viewerRole}
               signedIn={viewer !== null}
               archived={community.archived}
+              pendingRequestAt={community.viewerJoinRequest?.status === 'PENDING' ? community.viewerJoinRequest.createdAt : null}
             />
+            {managesSomething(permissions) || permissions.includes('invite') ? (
+              <p className="c-row c-after-form">
+                {managesSomething(permissions) ? (
+                  <Link href={`/c/${community.slug}/settings`} className="c-button c-button--secondary">
+                    {t('community.settings')}
+                  </Link>
+                ) : null}
+                {permissions.includes('invite') && !community.archived ? (
+                  <Link href={`/c/${community.slug}/settings/invites`} className="c-button c-button--secondary">
+                    {t('community.invitePeople')}
+                  </Link>
+                ) : null}
+              </p>
+            ) : null}
           </div>
         </div>
         <div className="c-after-form">
@@ -99,7 +117,7 @@ export default async function CommunityPage({ params }: Params) {
             {circles.map((circle) => (
               <li key={circle.id} className="c-entry">
                 <span className="c-entry__title">
-                  {circle.name} {circle.hidden ? <Badge>{t('community.circleHidden')}</Badge> : null}{' '}
+                  <Link href={`/c/${community.slug}/circles/${circle.id}`}>{circle.name}</Link> {circle.hidden ? <Badge>{t('community.circleHidden')}</Badge> : null}{' '}
                   {circle.viewerIsMember ? <Badge tone="success">{t('community.circleJoined')}</Badge> : null}
                 </span>
                 {circle.description ? <span>{circle.description}</span> : null}

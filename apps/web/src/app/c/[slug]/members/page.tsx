@@ -5,7 +5,9 @@ import { ClientError, CommunityMembersDocument, type CommunityMembersQuery } fro
 import { LocalTime } from '@/components/LocalTime';
 import { t } from '@/i18n';
 import { loadCommunity } from '@/lib/community';
+import { allowedSections } from '@/lib/permissions';
 import { serverClient } from '@/lib/server-api';
+import { loadPermissions } from '@/lib/settings';
 import { Alert, Badge, Card, EmptyState } from '@/ui';
 
 type Props = { params: Promise<{ slug: string }>; searchParams: Promise<Record<string, string | string[] | undefined>> };
@@ -36,13 +38,18 @@ export default async function MembersPage({ params, searchParams }: Props) {
   const query = (typeof q === 'string' ? q : '').trim().slice(0, 64);
   const community = await loadCommunity(slug);
   if (!community) notFound();
-  const result = await loadMembers(community.id, query || null);
+  const [result, permissions] = await Promise.all([loadMembers(community.id, query || null), community.viewerRole ? loadPermissions(community.id) : Promise.resolve([])]);
   return (
     <div className="c-stack">
       <p>
         <Link href={`/c/${community.slug}`}>← {t('community.back', { name: community.name })}</Link>
       </p>
       <h1>{t('members.title', { name: community.name })}</h1>
+      {allowedSections(permissions).includes('members') ? (
+        <p>
+          <Link href={`/c/${community.slug}/settings/members`}>{t('members.manage')}</Link>
+        </p>
+      ) : null}
       {result.kind === 'forbidden' ? (
         <Alert tone="warning">{t('members.forbidden')}</Alert>
       ) : (

@@ -1,0 +1,112 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { notFound } from 'next/navigation';
+import { cache } from 'react';
+import { CircleMembersDocument, CirclePageDocument, ClientError, type CircleMembersQuery } from '@circles/client';
+import { CircleMemberList, CircleMembership } from '@/components/CircleActions';
+import { t } from '@/i18n';
+import { loadCommunity, type CommunityView } from '@/lib/community';
+import { looksLikeId } from '@/lib/permissions';
+import { getViewer, serverClient } from '@/lib/server-api';
+import { loadPermissions } from '@/lib/settings';
+import { Alert, Badge, Card, EmptyState } from '@/ui';
+
+type Params = { params: Promise<{ slug: string; circleId: string }> };
+
+/**
+ * The circle if the viewer may see it and it belongs to the community in the address; null otherwise. A hidden
+ * circle the viewer may not see and one that does not exist look the same: 404.
+ */
+const loadCircle = cache(async (slug: string, circleId: string) => {
+  if (!looksLikeId(circleId)) return null;
+  const community = await loadCommunity(slug);
+  if (!community) return null;
+  const { circle } = await (await serverClient()).request(CirclePageDocument, { id: circleId });
+  if (!circle || circle.kind !== 'CIRCLE' || circle.community.id !== community.id) return null;
+  return { community, circle };
+});
+
+export async function generateMetadata({ params }: Params): Promise<Metadata> {
+  const { slug, circleId } = await params;
+  const found = await loadCircle(slug, circleId);
+  if (!found) notFound();
+  const { community, circle } = found;
+  return {
+    title: t('circle.title', { name: circle.name, community: community.name }),
+    description: circle.description || undefined,
+    robots: circle.hidden || community.visibility !== 'LISTED' ? { index: false, follow: false } : undefined,
+  };
+}
+
+async function loadMembers(circleId: string): Promise<CircleMembersQuery['circleMembers'] | null> {
+  try {
+    return (await (await serverClient()).request(CircleMembersDocument, { circleId })).circleMembers;
+  } catch (err) {
+    // Who is in a circle is for the community's members.
+    if (err instanceof ClientError && (err.code === 'FORBIDDEN' || err.code === 'UNAUTHENTICATED')) return null;
+    throw err;
+  }
+}
+
+function accessNote(community: CommunityView, access: string, signedIn: boolean): string {
+  if (!signedIn) return t('circle.logInFirst');
+  if (!community.viewerRole) return t('circle.joinCommunityFirst');
+  return access === 'OPEN' ? t('circle.openHint') : t('circle.closedHint');
+}
+
+// No loading.tsx on purpose: the page must be able to answer 404 (hidden circles) with the real status.
+export default async function CirclePage({ params }: Params) {
+  const { slug, circleId } = await params;
+  const [found, viewer] = await Promise.all([loadCircle(slug, circleId), getViewer()]);
+  if (!found) notFound();
+  const { community, circle } = found;
+  const [members, permissions] = await Promise.all([community.viewerRole ? loadMembers(circle.id) : Promise.resolve(null), community.viewerRole ? loadPermissions(community.id) : Promise.resolve([])]);
+  const isHost = Boolean(viewer && members?.some((m) => m.user.id === viewer.user.id && m.role === 'HOST'));
+  const managesCircles = permissions.includes('manage_circles');
+  const canManage = !community.archived && (isHost || managesCircles);
+
+  return (
+    <div className="c-stack">
+      <p>
+        <Link href={`/c/${community.slug}`}>← {t('community.back', { name: community.name })}</Link>
+      </p>
+      <Card>
+        <div className="c-community-head">
+          <div>
+            <h1>
+              {circle.name} {circle.hidden ? <Badge>{t('community.circleHidden')}</Badge> : null} {circle.viewerIsMember ? <Badge tone="success">{t('community.circleJoined')}</Badge> : null}
+            </h1>
+            <p className="c-community-head__meta">
+              {t('community.circleMembers', { count: circle.memberCount, access: t(`access.${circle.access}`) })}
+              {isHost ? ` · ${t('circle.youHost')}` : null}
+            </p>
+          </div>
+          <div data-testid="circle-membership">
+            {circle.viewerIsMember ? (
+              <CircleMembership circleId={circle.id} name={circle.name} member />
+            ) : community.viewerRole && circle.access === 'OPEN' && !community.archived ? (
+              <CircleMembership circleId={circle.id} name={circle.name} member={false} />
+            ) : (
+              <p className="c-muted">{accessNote(community, circle.access, viewer !== null)}</p>
+            )}
+          </div>
+        </div>
+        <div className="c-after-form">
+          {circle.description.trim() ? <p className="c-prose">{circle.description}</p> : <EmptyState>{t('community.noDescription')}</EmptyState>}
+          {managesCircles ? (
+            <p className="c-after-form">
+              <Link href={`/c/${community.slug}/settings/circles`}>{t('circle.manageInSettings')}</Link>
+            </p>
+          ) : null}
+        </div>
+      </Card>
+      <Card title={t('circle.members')}>
+        {members === null ? (
+          <Alert tone="info">{t('circle.membersForMembers')}</Alert>
+        ) : (
+          <CircleMemberList communityId={community.id} circleId={circle.id} circleName={circle.name} members={members} viewerId={viewer?.user.id ?? null} canManage={canManage} />
+        )}
+      </Card>
+    </div>
+  );
+}

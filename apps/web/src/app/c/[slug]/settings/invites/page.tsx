@@ -1,0 +1,50 @@
+import type { Metadata } from 'next';
+import { CommunityInvitesDocument } from '@circles/client';
+import { InviteCreator, InviteList, type InviteStatus } from '@/components/settings/InvitesSettings';
+import { t } from '@/i18n';
+import { publicBaseUrl } from '@/lib/community';
+import { serverClient } from '@/lib/server-api';
+import { requireSettings } from '@/lib/settings';
+import { Alert, Card } from '@/ui';
+
+type Props = { params: Promise<{ slug: string }> };
+
+// Invite codes are secrets: keep them out of the Referer of links followed from here.
+export async function generateMetadata({ params }: Props): Promise<Metadata> {
+  const { community } = await requireSettings((await params).slug, 'invites');
+  return { title: t('settings.title', { section: t('settings.nav.invites'), name: community.name }), referrer: 'no-referrer', robots: { index: false, follow: false } };
+}
+
+export default async function InvitesSettingsPage({ params }: Props) {
+  const { slug } = await params;
+  const { community, permissions, viewer } = await requireSettings(slug, 'invites');
+  const [{ communityInvites }, base] = await Promise.all([(await serverClient()).request(CommunityInvitesDocument, { communityId: community.id }), publicBaseUrl()]);
+  // Decided here, once, so the server's markup and the browser's agree on what "now" is.
+  const now = Date.now();
+  const invites = communityInvites.map((invite) => {
+    const status: InviteStatus = invite.revoked
+      ? 'revoked'
+      : invite.expiresAt && Date.parse(invite.expiresAt) <= now
+        ? 'expired'
+        : invite.maxUses !== null && invite.uses >= invite.maxUses
+          ? 'usedUp'
+          : 'active';
+    return { ...invite, status };
+  });
+  return (
+    <>
+      <h1>{t('settings.invites.title')}</h1>
+      <p className="c-muted">{t('settings.invites.lead')}</p>
+      {community.archived ? (
+        <Alert tone="warning">{t('settings.invites.archived')}</Alert>
+      ) : (
+        <Card title={t('settings.invites.create')}>
+          <InviteCreator communityId={community.id} joinBase={`${base}/join/`} />
+        </Card>
+      )}
+      <Card title={t('settings.invites.listTitle')}>
+        <InviteList invites={invites} joinBase={`${base}/join/`} viewerId={viewer.user.id} canRevokeAny={permissions.includes('manage_members')} />
+      </Card>
+    </>
+  );
+}
