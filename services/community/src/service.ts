@@ -192,8 +192,7 @@ export class CommunityService {
   }
 
   async setSpaceOverride(spaceId: string, subject: string, allow: string[], deny: string[], identity: Identity) {
-    const space = await this.repo.space(spaceId);
-    if (!space) throw communityErrors.notFound();
+    const space = await this.visibleSpace(spaceId, identity);
     const { userId, grants } = await this.require(space.community_id, identity, 'manage_roles');
     const builtIn = ['member', 'moderator'].includes(subject.toLowerCase());
     const custom = builtIn ? null : await this.repo.customRole(subject);
@@ -209,15 +208,25 @@ export class CommunityService {
     return o;
   }
 
+  /** Like the member directory, the roles (and what they grant) are for members only. */
   async roles(communityId: string, identity: Identity) {
-    const community = await this.byId(communityId, identity);
-    if (!community) throw communityErrors.notFound();
+    const community = await this.repo.byId(communityId);
+    const role = community ? await this.roleOf(communityId, identity.userId) : null;
+    if (!community || !canSee(community.visibility, role)) throw communityErrors.notFound();
+    if (!role) throw communityErrors.notAllowed();
     return this.repo.customRoles(communityId);
   }
 
-  async spaceOverrides(spaceId: string, identity: Identity) {
+  /** A space for a signed-in caller; a hidden circle they may not see is answered like one that does not exist. */
+  private async visibleSpace(spaceId: string, identity: Identity) {
+    this.requireUser(identity);
     const space = await this.repo.space(spaceId);
-    if (!space) throw communityErrors.notFound();
+    if (!space || (space.kind === 'circle' && !(await this.circle(spaceId, identity)))) throw communityErrors.notFound();
+    return space;
+  }
+
+  async spaceOverrides(spaceId: string, identity: Identity) {
+    const space = await this.visibleSpace(spaceId, identity);
     await this.require(space.community_id, identity, 'manage_roles');
     return this.repo.overrides(spaceId);
   }
@@ -306,6 +315,7 @@ export class CommunityService {
     const circle = await this.circle(spaceId, identity);
     if (!circle) throw communityErrors.notFound();
     if (!(await this.repo.role(circle.community_id, userId))) throw communityErrors.notAllowed();
+    if (await this.repo.circleRoleOf(spaceId, userId)) return circle; // already in: nothing to do, as with joinCommunity
     if (circle.access !== 'open') throw communityErrors.circleClosed();
     await this.addToCircle(circle.community_id, spaceId, userId, 'member', null, identity);
     return circle;
