@@ -1,23 +1,28 @@
 import { randomBytes } from 'node:crypto';
 import { freePort } from '@circles/server/embedded';
-import { codeOf, type CirclesProcess, distributedServicesAvailable, ensureWebBuild, freshPostgres, gqlClient, REDIS_URL, spawnCircles, waitReady } from '@circles/testing';
+import { codeOf, type CirclesProcess, distributedServicesAvailable, ensureWebBuild, freshPostgres, gqlClient, type LocalS3, REDIS_URL, spawnCircles, startLocalS3, waitReady } from '@circles/testing';
 import { cachedCommunityApi, type CommunityApi, RedisCache, rpcClient } from '@circles/platform';
 import { Redis } from 'ioredis';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = await distributedServicesAvailable();
 
 /**
- * Split mode: the auth service as its own process, the gateway as another, the web app as a third, talking over
- * HTTP, on the real PostgreSQL and Redis; mail goes out over SMTP to a real SMTP server (smtp-server) run by the test.
+ * Split mode: the auth, community and media services each as its own process, the gateway as another, the web app
+ * as another, talking over HTTP, on the real PostgreSQL and Redis and an S3-compatible store (s3rver); mail goes out
+ * over SMTP to a real SMTP server (smtp-server) run by the test.
  */
 describe.runIf(run)('split deployment: auth and gateway as separate processes', () => {
   let db: Awaited<ReturnType<typeof freshPostgres>>;
   let auth: CirclesProcess;
   let community: CirclesProcess;
   let communityUrl: string;
+  let media: CirclesProcess;
+  let mediaUrl: string;
+  let s3: LocalS3;
   let shared: Record<string, string>;
   let gateway: CirclesProcess;
   let web: CirclesProcess;
@@ -49,7 +54,9 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     await new Promise<void>((r) => smtp.listen(smtpPort, '127.0.0.1', r));
 
     ensureWebBuild();
-    const [authPort, gatewayPort, webPort, communityPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [authPort, gatewayPort, webPort, communityPort, mediaPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    s3 = await startLocalS3('split-media');
+    const subgraphs = `auth=http://127.0.0.1:${authPort}/graphql,community=http://127.0.0.1:${communityPort}/graphql,media=http://127.0.0.1:${mediaPort}/graphql`;
     shared = {
       GATEWAY_SECRET: randomBytes(32).toString('hex'),
       REDIS_URL,
@@ -58,28 +65,39 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
       TRUST_PROXY: 'true',
     };
     auth = spawnCircles({ ...shared, CIRCLES_ROLES: 'auth', SERVICE_PORT: String(authPort), HOST: '127.0.0.1', DATABASE_URL: db.url, SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, PUBLIC_URL: 'http://circles.test' });
-    community = spawnCircles({ ...shared, CIRCLES_ROLES: 'community', SERVICE_PORT: String(communityPort), HOST: '127.0.0.1', DATABASE_URL: db.url });
+    // Community calls media (claiming uploaded images) by signed RPC at its SUBGRAPH_URLS address.
+    community = spawnCircles({ ...shared, CIRCLES_ROLES: 'community', SERVICE_PORT: String(communityPort), HOST: '127.0.0.1', DATABASE_URL: db.url, SUBGRAPH_URLS: subgraphs });
+    media = spawnCircles({ ...shared, ...s3.env, CIRCLES_ROLES: 'media', SERVICE_PORT: String(mediaPort), HOST: '127.0.0.1', DATABASE_URL: db.url });
     gateway = spawnCircles({
       ...shared,
       CIRCLES_ROLES: 'gateway',
       GATEWAY_PORT: String(gatewayPort),
       HOST: '127.0.0.1',
-      SUBGRAPH_URLS: `auth=http://127.0.0.1:${authPort}/graphql,community=http://127.0.0.1:${communityPort}/graphql`,
+      SUBGRAPH_URLS: subgraphs,
     });
     communityUrl = `http://127.0.0.1:${communityPort}`;
+    mediaUrl = `http://127.0.0.1:${mediaPort}`;
     // The web tier shares nothing but the gateway's address: no database, no Redis, no secret.
     web = spawnCircles({ CIRCLES_ENV: 'test', CIRCLES_ROLES: 'web', WEB_PORT: String(webPort), HOST: '127.0.0.1', GATEWAY_URL: `http://127.0.0.1:${gatewayPort}` });
     authUrl = `http://127.0.0.1:${authPort}`;
     gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     webUrl = `http://127.0.0.1:${webPort}`;
-    await Promise.all([waitReady(`${authUrl}/readyz`, auth), waitReady(`${communityUrl}/readyz`, community), waitReady(`${gatewayUrl}/readyz`, gateway), waitReady(`${webUrl}/healthz`, web)]);
+    await Promise.all([
+      waitReady(`${authUrl}/readyz`, auth),
+      waitReady(`${communityUrl}/readyz`, community),
+      waitReady(`${mediaUrl}/readyz`, media),
+      waitReady(`${gatewayUrl}/readyz`, gateway),
+      waitReady(`${webUrl}/healthz`, web),
+    ]);
   });
 
   afterAll(async () => {
     await web?.stop();
     await gateway?.stop();
     await community?.stop();
+    await media?.stop();
     await auth?.stop();
+    await s3?.stop();
     await new Promise<void>((r) => (smtp ? smtp.close(() => r()) : r()));
     await db?.drop();
   });
@@ -145,6 +163,27 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     const unsigned = await fetch(`${communityUrl}/internal/rpc/can`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: owner.account.id, permission: 'post', communityId }) });
     expect(unsigned.status).toBe(401);
     await expect(rpcClient<CommunityApi>(communityUrl, 'x'.repeat(64)).can({ userId: owner.account.id, permission: 'post', communityId })).rejects.toThrow(/signature/);
+  });
+
+  it('uploads an image through web -> gateway -> media process into S3, and community claims it over RPC', async () => {
+    const gql = gqlClient(gatewayUrl);
+    const owner = (await gql(`mutation { logIn(input: { email: "split@example.com", password: "violet-kettle-sunrise-42", delivery: BEARER }) { token } }`)).data.logIn;
+    const c = (await gql(`mutation { createCommunity(input: { name: "Split Pics", slug: "split-pics" }) { id } }`, {}, { token: owner.token })).data.createCommunity;
+    const png = await sharp({ create: { width: 300, height: 300, channels: 3, background: '#3366cc' } }).png().toBuffer();
+    const res = await fetch(`${webUrl}/media/images?purpose=COMMUNITY_AVATAR`, { method: 'POST', headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'image/png' }, body: new Uint8Array(png) });
+    expect(res.status).toBe(201);
+    const upload = (await res.json()) as { id: string; url: string };
+    const set = await gql(`mutation($c: ID!, $u: ID) { setCommunityImage(communityId: $c, kind: AVATAR, uploadId: $u) { avatarUrl } }`, { c: c.id, u: upload.id }, { token: owner.token });
+    expect(set.errors).toBeUndefined();
+    expect(set.data.setCommunityImage.avatarUrl).toBe(upload.url);
+    const image = await fetch(`${webUrl}${upload.url}`);
+    expect(image.status).toBe(200);
+    expect(image.headers.get('content-type')).toBe('image/webp');
+    expect(image.headers.get('x-content-type-options')).toBe('nosniff');
+    expect((await sharp(Buffer.from(await image.arrayBuffer())).metadata()).width).toBe(512);
+    // The media process itself refuses requests that did not come through the gateway.
+    const direct = await fetch(`${mediaUrl}${upload.url}`);
+    expect(direct.status).toBe(401);
   });
 
   it('refuses calls to the subgraph that did not come through the gateway', async () => {

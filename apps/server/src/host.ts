@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
 import {
   type ApiName,
   applyOnce,
@@ -26,8 +27,11 @@ import {
   type ServiceName,
   serviceNames,
   type Subscription,
+  IDENTITY_HEADER,
+  serviceRoutes,
+  verifyIdentity,
 } from '@circles/platform';
-import { createGateway, type Gateway, type InProcessExecutor } from '@circles/gateway';
+import { createGateway, type EdgeRoute, type Gateway, type InProcessExecutor } from '@circles/gateway';
 import { sql } from 'kysely';
 import { loadServices } from './registry.ts';
 import { supergraphPath } from './paths.ts';
@@ -68,7 +72,15 @@ export async function startHost(config: Config, log: Logger, opts: { database?: 
       if (config.roles.includes('gateway')) {
         const supergraphSdl = readFileSync(supergraphPath, 'utf8');
         const embedded = serviceNames.every((s) => executors[s]);
-        const gw = createGateway({ supergraphSdl, config, sessions: infra.sessions, secret: infra.gatewaySecret, log, inProcess: embedded ? executors : undefined });
+        const gw = createGateway({
+          supergraphSdl,
+          config,
+          sessions: infra.sessions,
+          secret: infra.gatewaySecret,
+          log,
+          inProcess: embedded ? executors : undefined,
+          routes: edgeRoutes(subgraphs, infra, config),
+        });
         gateway = gw;
         const server = await listen(gw.runtime as unknown as http.RequestListener, config.gatewayPort, config.host);
         servers.gateway = server;
@@ -78,9 +90,9 @@ export async function startHost(config: Config, log: Logger, opts: { database?: 
         });
       } else if (subgraphs.length === 1) {
         // A service in its own process: its subgraph over HTTP, callable only by the gateway.
-        const { name, schema, api } = subgraphs[0]!;
+        const { name, schema, api, http: routes } = subgraphs[0]!;
         const yoga = createSubgraphHttpHandler(schema, infra.gatewaySecret, log.child({ service: name }), { production: config.env === 'production' });
-        const server = await listen(withInternalRoutes(yoga as unknown as http.RequestListener, infra, api ?? {}, log), config.servicePort, config.host);
+        const server = await listen(withInternalRoutes(yoga as unknown as http.RequestListener, infra, api ?? {}, log, routes), config.servicePort, config.host);
         servers.service = server;
         stoppers.push(() => server.close(config.shutdownGraceMs));
       } else if (subgraphs.length > 1) {
@@ -122,7 +134,7 @@ export async function startHost(config: Config, log: Logger, opts: { database?: 
 /** Per service: migrations, the instance, its outbox relay and event consumers, its subgraph schema. */
 async function startServices(definitions: ServiceDefinition[], infra: Infrastructure, config: Config, log: Logger, stoppers: (() => Promise<void>)[]) {
   const executors: Record<string, InProcessExecutor> = {};
-  const subgraphs: { name: string; schema: ReturnType<typeof buildServiceSchema>; api: ServiceInstance['api'] }[] = [];
+  const subgraphs: { name: string; schema: ReturnType<typeof buildServiceSchema>; api: ServiceInstance['api']; http: ServiceInstance['http'] }[] = [];
   const localApis: Partial<Record<ApiName, NonNullable<ServiceInstance['api']>>> = {};
   const apis = serviceApis(localApis, infra, config);
   for (const def of definitions) {
@@ -140,6 +152,7 @@ async function startServices(definitions: ServiceDefinition[], infra: Infrastruc
       sessions: infra.sessions,
       outbox,
       mailer: infra.mailer!,
+      objects: infra.objects,
       apis,
     });
     if (instance.api) localApis[def.name as ApiName] = instance.api;
@@ -156,7 +169,7 @@ async function startServices(definitions: ServiceDefinition[], infra: Infrastruc
       stoppers.push(() => sub.stop());
     }
     const schema = buildServiceSchema(def.typeDefs, instance.resolvers);
-    subgraphs.push({ name: def.name, schema, api: instance.api });
+    subgraphs.push({ name: def.name, schema, api: instance.api, http: instance.http });
     executors[def.name] = createInProcessExecutor(schema, infra.gatewaySecret, log.child({ service: def.name }));
   }
   return { executors, subgraphs, apis };
@@ -177,7 +190,7 @@ function serviceApis(localApis: Partial<Record<ApiName, NonNullable<ServiceInsta
         return (rpcClient<Record<string, (i: unknown) => Promise<unknown>>>(new URL('/', url).toString(), infra.gatewaySecret))[method]!(input);
       },
     });
-  return { community: cachedCommunityApi(resolve('community'), infra.cache) };
+  return { community: cachedCommunityApi(resolve('community'), infra.cache), media: resolve('media') };
 }
 
 /** Order matters: HTTP first (in-flight requests finish), then consumers and relays, then stores. */
@@ -199,8 +212,17 @@ async function shutdown(stoppers: (() => Promise<void>)[], infra: Infrastructure
  * A service process's own routes beside its subgraph: /healthz (alive), /readyz (its database answers) and
  * /internal/rpc/* (its typed API for other services, signed with the shared secret).
  */
-function withInternalRoutes(handler: http.RequestListener, infra: Infrastructure, api: NonNullable<ServiceInstance['api']>, log: Logger): http.RequestListener {
+function withInternalRoutes(
+  handler: http.RequestListener,
+  infra: Infrastructure,
+  api: NonNullable<ServiceInstance['api']>,
+  log: Logger,
+  routes?: ServiceInstance['http'],
+): http.RequestListener {
+  const serveRoutes = routes ? nodeHandler(routes, infra.gatewaySecret, log) : null;
+  const routePrefixes = Object.values(serviceRoutes);
   return (req, res) => {
+    if (serveRoutes && routePrefixes.some((p) => req.url?.startsWith(p))) return serveRoutes(req, res);
     if (req.url?.startsWith('/internal/')) {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -230,6 +252,73 @@ function withInternalRoutes(handler: http.RequestListener, infra: Infrastructure
   };
 }
 
+/**
+ * The gateway's plain-HTTP routes (see `serviceRoutes`): called directly when the service runs here, forwarded
+ * with the signed identity to the service's own process otherwise.
+ */
+function edgeRoutes(subgraphs: { name: string; http: ServiceInstance['http'] }[], infra: Infrastructure, config: Config): EdgeRoute[] {
+  return (Object.entries(serviceRoutes) as [ApiName, string][]).flatMap(([name, prefix]): EdgeRoute[] => {
+    const local = subgraphs.find((s) => s.name === name)?.http;
+    if (local) return [{ prefix, forward: (request, signed) => local(request, verifyIdentity(infra.gatewaySecret, signed)) }];
+    const url = config.subgraphUrls[name];
+    if (!url) return [];
+    const origin = new URL('/', url);
+    return [
+      {
+        prefix,
+        forward: async (request, signed) => {
+          const target = new URL(request.url);
+          const headers = new Headers({ [IDENTITY_HEADER]: signed });
+          for (const h of ['content-type', 'content-length', 'if-none-match', 'range']) {
+            const v = request.headers.get(h);
+            if (v) headers.set(h, v);
+          }
+          const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+          const upstream = await fetch(new URL(target.pathname + target.search, origin), {
+            method: request.method,
+            headers,
+            body: hasBody ? request.body : undefined,
+            ...(hasBody ? { duplex: 'half' } : {}),
+          } as RequestInit);
+          const out = new Headers(upstream.headers);
+          out.delete('content-encoding');
+          out.delete('transfer-encoding');
+          return new Response(upstream.body, { status: upstream.status, headers: out });
+        },
+      },
+    ];
+  });
+}
+
+/** Serves a service's fetch-style routes on a Node server, trusting only a gateway-signed identity. */
+function nodeHandler(routes: NonNullable<ServiceInstance['http']>, secret: string, log: Logger): http.RequestListener {
+  return async (req, res) => {
+    try {
+      let identity;
+      try {
+        const header = req.headers[IDENTITY_HEADER];
+        identity = verifyIdentity(secret, typeof header === 'string' ? header : null);
+      } catch {
+        return void res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":{"code":"GATEWAY_REQUIRED","message":"Call this service through the gateway."}}');
+      }
+      const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+      const request = new Request(new URL(req.url!, `http://${req.headers.host ?? 'localhost'}`), {
+        method: req.method,
+        headers: Object.entries(req.headers).flatMap(([k, v]) => (typeof v === 'string' ? [[k, v] as [string, string]] : [])),
+        body: hasBody ? (Readable.toWeb(req) as ReadableStream) : undefined,
+        ...(hasBody ? { duplex: 'half' } : {}),
+      } as RequestInit);
+      const response = await routes(request, identity);
+      res.writeHead(response.status, Object.fromEntries(response.headers));
+      res.end(response.body ? Buffer.from(await response.arrayBuffer()) : undefined);
+    } catch (err) {
+      log.error('service route failed', { err });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"error":{"code":"INTERNAL","message":"Unexpected error."}}');
+    }
+  };
+}
+
 /** Loads the web app's production build. Started first thing, so it overlaps opening the database. */
 async function prepareWeb(config: Config): Promise<http.RequestListener> {
   const webDir = new URL('../../web/', import.meta.url).pathname;
@@ -256,10 +345,11 @@ async function serveWeb(config: Config, handle: http.RequestListener, gateway: G
   const gatewayUrl = config.gatewayUrl ?? `http://127.0.0.1:${localGatewayPort ?? config.gatewayPort}`;
   // Server components read it per request to call the gateway with the visitor's cookie.
   process.env.GATEWAY_URL = gatewayUrl;
-  const forward = gateway ? (gateway.runtime as unknown as http.RequestListener) : proxyTo(gatewayUrl, log);
+  const forward = gateway ? (gateway.runtime as unknown as http.RequestListener) : proxyTo(gatewayUrl, log, config.mediaMaxUploadBytes + 1024 * 1024);
   return listen(
     (req, res) => {
       if (req.url === '/graphql' || req.url?.startsWith('/graphql?')) return forward(req, res);
+      if (Object.values(serviceRoutes).some((p) => req.url?.startsWith(p))) return forward(req, res);
       if (req.url === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       return handle(req, res);
     },
@@ -268,12 +358,20 @@ async function serveWeb(config: Config, handle: http.RequestListener, gateway: G
   );
 }
 
-/** Forwards /graphql to a gateway in another process (distributed web tier). */
-function proxyTo(gatewayUrl: string, log: Logger): http.RequestListener {
+/** Forwards /graphql and services' routes (/media/) to a gateway in another process (distributed web tier). */
+function proxyTo(gatewayUrl: string, log: Logger, maxBodyBytes: number): http.RequestListener {
   return async (req, res) => {
     try {
       const chunks: Buffer[] = [];
-      for await (const c of req) chunks.push(c as Buffer);
+      let size = 0;
+      for await (const c of req) {
+        size += (c as Buffer).length;
+        // Nothing the API accepts is this large: stop buffering and close the connection.
+        if (size > maxBodyBytes) {
+          return void res.writeHead(413, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ error: { code: 'PAYLOAD_TOO_LARGE', message: 'Request too large.' } }));
+        }
+        chunks.push(c as Buffer);
+      }
       const headers = new Headers();
       for (const [k, v] of Object.entries(req.headers)) {
         if (v === undefined || k === 'host' || k === 'connection' || k === 'content-length') continue;

@@ -7,6 +7,7 @@ import type { ServiceDefinition, ServiceName } from '@circles/platform';
 export const serviceRegistry: Record<ServiceName, () => Promise<ServiceDefinition>> = {
   auth: async () => (await import('@circles/auth')).authService,
   community: async () => (await import('@circles/community')).communityService,
+  media: async () => (await import('@circles/media')).mediaService,
 };
 
 export async function loadServices(names: readonly ServiceName[]): Promise<ServiceDefinition[]> {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 describe('configuration', () => {
   it('defaults to the embedded all-in-one', () => {
     const c = loadConfig({});
-    expect(c.roles).toEqual(['gateway', 'web', 'auth', 'community']);
+    expect(c.roles).toEqual(['gateway', 'web', 'auth', 'community', 'media']);
     expect(c.gatewayPort).toBe(4000);
     expect(c.webPort).toBe(3000);
     expect(c.databaseUrl).toBeUndefined();
@@ -20,6 +20,8 @@ describe('configuration', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ CIRCLES_ROLES: 'auth', DATABASE_URL: 'postgres://x/y' }, 'REDIS_URL'],
     [{ CIRCLES_ROLES: 'auth', REDIS_URL: 'redis://x' }, 'DATABASE_URL'],
+    [{ CIRCLES_ROLES: 'media', REDIS_URL: 'redis://x', DATABASE_URL: 'postgres://x/y' }, 'S3_BUCKET'],
+    [{ S3_BUCKET: 'No_Such' }, 'S3_BUCKET'],
     [{ GATEWAY_SECRET: 'short' }, 'GATEWAY_SECRET'],
   ])('stops on a bad value and names it: %o', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);

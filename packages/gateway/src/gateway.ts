@@ -27,6 +27,14 @@ export interface GatewayOptions {
   log: Logger;
   /** Embedded mode: subgraphs executed in this process. Otherwise they are called over HTTP at config.subgraphUrls. */
   inProcess?: Record<string, InProcessExecutor>;
+  /** Plain HTTP routes of services (uploads, files), by path prefix. */
+  routes?: EdgeRoute[];
+}
+
+/** A service's HTTP route behind the gateway: it receives the request and the caller's signed identity. */
+export interface EdgeRoute {
+  prefix: string;
+  forward(request: Request, signedIdentity: string): Promise<Response>;
 }
 
 export interface GatewayStats {
@@ -58,43 +66,76 @@ export function createGateway(opts: GatewayOptions) {
   // carrying the session cookie must also send a custom header (impossible cross-site without a CORS preflight,
   // which only our origins pass); and so must any body a plain HTML form could send, so nobody can be logged
   // into someone else's account by a cross-site form (login CSRF). Apps without cookies (bearer) send JSON.
+  const csrfRejection = (request: Request, opts: { jsonOnly: boolean }): Response | null => {
+    const origin = request.headers.get('origin');
+    if (origin && !allowedOrigins.has(origin) && !sameOrigin(request, origin, config.trustProxy)) {
+      return gatewayError(403, 'CSRF_REJECTED', `Requests from ${origin} are not allowed.`);
+    }
+    if (request.headers.get(CSRF_HEADER)) return null;
+    if (readCookie(request.headers.get('cookie'), SESSION_COOKIE)) {
+      return gatewayError(403, 'CSRF_REJECTED', `Cookie-authenticated requests must send the ${CSRF_HEADER} header.`);
+    }
+    const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (opts.jsonOnly && request.method === 'POST' && !JSON_TYPES.has(type)) {
+      return gatewayError(403, 'CSRF_REJECTED', `Send GraphQL as application/json, or send the ${CSRF_HEADER} header.`);
+    }
+    return null;
+  };
   const csrf: GatewayPlugin = {
     onRequest({ request, url, endResponse }) {
       if (url.pathname !== '/graphql' || request.method === 'OPTIONS') return;
-      const origin = request.headers.get('origin');
-      if (origin && !allowedOrigins.has(origin) && !sameOrigin(request, origin, config.trustProxy)) {
-        return endResponse(gatewayError(403, 'CSRF_REJECTED', `Requests from ${origin} are not allowed.`));
-      }
-      if (request.headers.get(CSRF_HEADER)) return;
-      if (readCookie(request.headers.get('cookie'), SESSION_COOKIE)) {
-        return endResponse(gatewayError(403, 'CSRF_REJECTED', `Cookie-authenticated requests must send the ${CSRF_HEADER} header.`));
-      }
-      const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-      if (request.method === 'POST' && !JSON_TYPES.has(type)) {
-        return endResponse(gatewayError(403, 'CSRF_REJECTED', `Send GraphQL as application/json, or send the ${CSRF_HEADER} header.`));
-      }
+      const rejected = csrfRejection(request, { jsonOnly: true });
+      if (rejected) return endResponse(rejected);
     },
   };
 
+  /** Who is calling, from the session cookie or bearer token, signed for the subgraphs. */
+  const resolveIdentity = async (request: Request, remoteAddress: string | undefined): Promise<string> => {
+    const ip = clientIp(request, remoteAddress, config.trustProxy);
+    const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1] ?? null;
+    const cookieToken = readCookie(request.headers.get('cookie'), SESSION_COOKIE);
+    const token = bearer ?? cookieToken;
+    const session = token ? await sessions.resolve(token, { ip }) : null;
+    // A stale cookie is cleared so the browser stops sending it.
+    if (!bearer && cookieToken && !session) addCookie(request, clearSessionCookie(secureCookie));
+    const identity: Identity = {
+      userId: session?.userId ?? null,
+      sessionId: session?.id ?? null,
+      ip,
+      userAgent: request.headers.get('user-agent'),
+      requestId: request.headers.get('x-request-id') ?? crypto.randomUUID(),
+      credential: session ? (bearer ? 'bearer' : 'cookie') : null,
+    };
+    return signIdentity(secret, identity);
+  };
+  const remoteOf = (serverContext: unknown) => (serverContext as { req?: { socket?: { remoteAddress?: string } } } | undefined)?.req?.socket?.remoteAddress;
+
   const identityPlugin: GatewayPlugin = {
     async onContextBuilding({ context, extendContext }) {
-      const request = context.request;
-      const ip = clientIp(request, (context as { req?: { socket?: { remoteAddress?: string } } }).req?.socket?.remoteAddress, config.trustProxy);
-      const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1] ?? null;
-      const cookieToken = readCookie(request.headers.get('cookie'), SESSION_COOKIE);
-      const token = bearer ?? cookieToken;
-      const session = token ? await sessions.resolve(token, { ip }) : null;
-      // A stale cookie is cleared so the browser stops sending it.
-      if (!bearer && cookieToken && !session) addCookie(request, clearSessionCookie(secureCookie));
-      const identity: Identity = {
-        userId: session?.userId ?? null,
-        sessionId: session?.id ?? null,
-        ip,
-        userAgent: request.headers.get('user-agent'),
-        requestId: request.headers.get('x-request-id') ?? crypto.randomUUID(),
-        credential: session ? (bearer ? 'bearer' : 'cookie') : null,
-      };
-      extendContext({ [IDENTITY_CONTEXT_KEY]: signIdentity(secret, identity) } as never);
+      extendContext({ [IDENTITY_CONTEXT_KEY]: await resolveIdentity(context.request, remoteOf(context)) } as never);
+    },
+  };
+
+  // Services' plain HTTP routes get the same edge as /graphql: foreign origins and cookie requests without the
+  // custom header are refused for anything but reads, and the service receives a signed identity.
+  const edgeRoutes: GatewayPlugin = {
+    async onRequest({ request, url, endResponse, serverContext }) {
+      const route = opts.routes?.find((r) => url.pathname.startsWith(r.prefix));
+      if (!route) return;
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        // Uploads carry raw bytes, not JSON; a cross-site request without cookies is anonymous and refused by the
+        // route itself, so only the origin and the cookie rule apply.
+        const rejected = csrfRejection(request, { jsonOnly: false });
+        if (rejected) return endResponse(rejected);
+      }
+      try {
+        const response = await route.forward(request, await resolveIdentity(request, remoteOf(serverContext)));
+        for (const c of cookiesFor.get(request) ?? []) response.headers.append('set-cookie', c);
+        endResponse(response);
+      } catch (err) {
+        log.error('service route failed', { prefix: route.prefix, err: err instanceof Error ? err : new Error(String(err)) });
+        endResponse(gatewayError(502, 'BAD_GATEWAY', 'The service is unavailable. Try again shortly.'));
+      }
     },
   };
 
@@ -185,7 +226,7 @@ export function createGateway(opts: GatewayOptions) {
         return masked;
       },
     },
-    plugins: () => [csrf, identityPlugin, sessionCookies, limits],
+    plugins: () => [edgeRoutes, csrf, identityPlugin, sessionCookies, limits],
   });
 
   return { runtime, stats };

@@ -6,7 +6,7 @@ import { z } from 'zod';
  * One typed configuration for every process. Sources, later wins: defaults, the JSON file named by
  * CIRCLES_CONFIG_FILE, environment variables. A bad value stops start-up with a message naming the variable.
  */
-export const serviceNames = ['auth', 'community'] as const;
+export const serviceNames = ['auth', 'community', 'media'] as const;
 export type ServiceName = (typeof serviceNames)[number];
 export const roleNames = ['gateway', 'web', ...serviceNames] as const;
 export type RoleName = (typeof roleNames)[number];
@@ -92,6 +92,15 @@ const schema = z.object({
   loginMaxFailuresPerIp: z.coerce.number().int().min(1).default(100),
   loginMaxFailuresPerAccount: z.coerce.number().int().min(1).default(30),
   shutdownGraceMs: duration.default(10_000),
+  /** Media goes to this S3-compatible bucket when set; otherwise to DATA_DIR/objects on local disk. */
+  s3Bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)').optional(),
+  s3Endpoint: z.url().optional(),
+  s3Region: z.string().min(1).default('us-east-1'),
+  s3AccessKeyId: z.string().min(1).optional(),
+  s3SecretAccessKey: z.string().min(1).optional(),
+  s3ForcePathStyle: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(true),
+  s3Prefix: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, 'expected a key prefix ending in /, e.g. circles/').default(''),
+  mediaMaxUploadBytes: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
 });
 
 export type Config = z.output<typeof schema>;
@@ -128,6 +137,14 @@ export const envNames: Record<keyof Config, string> = {
   loginMaxFailuresPerIp: 'LOGIN_MAX_FAILURES_PER_IP',
   loginMaxFailuresPerAccount: 'LOGIN_MAX_FAILURES_PER_ACCOUNT',
   shutdownGraceMs: 'SHUTDOWN_GRACE',
+  s3Bucket: 'S3_BUCKET',
+  s3Endpoint: 'S3_ENDPOINT',
+  s3Region: 'S3_REGION',
+  s3AccessKeyId: 'S3_ACCESS_KEY_ID',
+  s3SecretAccessKey: 'S3_SECRET_ACCESS_KEY',
+  s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
+  s3Prefix: 'S3_PREFIX',
+  mediaMaxUploadBytes: 'MEDIA_MAX_UPLOAD_BYTES',
 };
 
 export class ConfigError extends Error {
@@ -176,6 +193,9 @@ export function loadConfig(
     }
     if (runsServices && !config.databaseUrl) {
       throw new ConfigError('Invalid configuration:\n  DATABASE_URL: required when services run in separate processes (the embedded database belongs to one process)');
+    }
+    if (config.roles.includes('media') && !config.s3Bucket) {
+      throw new ConfigError('Invalid configuration:\n  S3_BUCKET: required when the media service runs in its own process (replicas share media through an S3-compatible store)');
     }
   }
   return config;

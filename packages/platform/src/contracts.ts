@@ -13,11 +13,39 @@ export interface CommunityApi {
   can(input: { userId: string; permission: string; communityId: string; spaceId?: string }): Promise<boolean>;
 }
 
+/** What an image upload is for: decides its sizes and who may attach it. */
+export type ImagePurpose = 'community_avatar' | 'community_banner' | 'circle_image';
+
+export interface MediaImage {
+  id: string;
+  /** Path on the public origin, e.g. /media/images/<id>/main.webp */
+  url: string;
+  width: number;
+  height: number;
+}
+
+export interface MediaApi {
+  /**
+   * Attaches an uploaded image to what uses it (`usedBy`, e.g. "community:<id>:avatar"). Refused (BAD_USER_INPUT,
+   * field uploadId) unless this user uploaded it for this purpose and nothing else uses it.
+   */
+  claimImage(input: { uploadId: string; userId: string; purpose: ImagePurpose; usedBy: string }): Promise<MediaImage>;
+  /** The image is no longer used: its record and bytes are deleted. Unknown ids are ignored. */
+  releaseImage(input: { imageId: string }): Promise<boolean>;
+}
+
 export interface ServiceApis {
   community: CommunityApi;
+  media: MediaApi;
 }
 export type ApiName = keyof ServiceApis;
-export const apiNames: ApiName[] = ['community'];
+export const apiNames: ApiName[] = ['community', 'media'];
+
+/**
+ * Plain HTTP routes a service serves beside its subgraph (uploads and downloads do not fit GraphQL). The gateway
+ * owns the edge for them as for /graphql — session, CSRF, a signed identity — and forwards by path prefix.
+ */
+export const serviceRoutes: Partial<Record<ApiName, string>> = { media: '/media/' };
 
 const PERMISSION_TTL_MS = 60_000;
 const permKey = (communityId: string, userId: string, permission?: string, spaceId?: string) =>

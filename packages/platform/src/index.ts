@@ -12,6 +12,7 @@ export * from './infra/index.ts';
 export * from './infra/pubsub.ts';
 export * from './infra/ratelimit.ts';
 export * from './infra/sessions.ts';
+export * from './infra/objects.ts';
 export * from './log.ts';
 export * from './mail.ts';
 export * from './migrate.ts';

@@ -7,6 +7,7 @@ import type { EventEnvelope } from './events/types.ts';
 import type { Outbox } from './events/outbox.ts';
 import type { Identity } from './identity.ts';
 import type { Cache } from './infra/cache.ts';
+import type { ObjectStore } from './infra/objects.ts';
 import type { PubSub } from './infra/pubsub.ts';
 import type { RateLimiterFactory } from './infra/ratelimit.ts';
 import type { Logger } from './log.ts';
@@ -35,6 +36,8 @@ export interface ServiceDeps {
   sessions: SessionManager;
   outbox: Outbox;
   mailer: Mailer;
+  /** Media bytes (local disk or S3). */
+  objects: ObjectStore;
   /** Other services' typed APIs (cached where the contract says so), wherever those services run. */
   apis: ServiceApis;
 }
@@ -48,6 +51,11 @@ export interface ServiceInstance {
   eventHandlers?: Record<string, ServiceEventHandler>;
   /** This service's internal API (see contracts.ts), callable by other services in-process or over RPC. */
   api?: Record<string, (input: any) => Promise<unknown>>;
+  /**
+   * HTTP routes under this service's prefix (`serviceRoutes` in contracts.ts), reached through the gateway,
+   * which has already resolved the caller: `identity` is verified here as for GraphQL.
+   */
+  http?: (request: Request, identity: Identity) => Promise<Response>;
   stop?(): Promise<void>;
 }
 

@@ -4,3 +4,4 @@ export * from './platform.ts';
 export * from './services.ts';
 export * from './processes.ts';
 export * from './browser.ts';
+export * from './s3.ts';

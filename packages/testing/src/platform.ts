@@ -6,6 +6,7 @@ import { startCircles } from '@circles/server/embedded';
 import { type Gql, gqlClient } from './client.ts';
 import { freshPglite, freshPostgres } from './databases.ts';
 import { REDIS_URL } from './services.ts';
+import { startLocalS3 } from './s3.ts';
 import { Redis } from 'ioredis';
 
 export type Mode = 'embedded' | 'distributed';
@@ -33,11 +34,13 @@ export async function startTestPlatform(mode: Mode, overrides: Partial<ConfigInp
   const pgdb = mode === 'distributed' ? await freshPostgres() : null;
   const database = pgdb ? await pgdb.open() : await freshPglite();
   const prefix = `circles-test:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}:`;
+  // Distributed mode runs on PostgreSQL, Redis and an S3-compatible store, as a scaled-out deployment does.
+  const s3 = mode === 'distributed' ? await startLocalS3() : null;
   const circles = await startCircles({
     dataDir,
     web: false,
     database,
-    env: { TRUST_PROXY: 'true', ...(mode === 'distributed' ? { REDIS_URL, REDIS_PREFIX: prefix, DATABASE_URL: pgdb!.url } : {}), ...env },
+    env: { TRUST_PROXY: 'true', ...(mode === 'distributed' ? { REDIS_URL, REDIS_PREFIX: prefix, DATABASE_URL: pgdb!.url, ...s3!.env } : {}), ...env },
     overrides,
   });
   return {
@@ -52,6 +55,7 @@ export async function startTestPlatform(mode: Mode, overrides: Partial<ConfigInp
     },
     async stop() {
       await circles.stop();
+      await s3?.stop();
       await pgdb?.drop();
       if (mode === 'distributed') await deleteRedisPrefix(prefix);
       rmSync(dataDir, { recursive: true, force: true });

@@ -159,4 +159,13 @@ export const migrations: Migrations = {
       )`.execute(db);
     },
   },
+  '0006_images': {
+    async up(db) {
+      // Images live in the media service; here only which one is used and its public path.
+      await sql`alter table community.communities
+        add column avatar_image_id uuid, add column avatar_url text,
+        add column banner_image_id uuid, add column banner_url text`.execute(db);
+      await sql`alter table community.spaces add column image_id uuid, add column image_url text`.execute(db);
+    },
+  },
 };

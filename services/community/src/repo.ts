@@ -14,6 +14,10 @@ interface CommunitiesTable {
   join_questions: Generated<string[]>;
   owner_id: string;
   archived_at: Date | null;
+  avatar_image_id: Generated<string | null>;
+  avatar_url: Generated<string | null>;
+  banner_image_id: Generated<string | null>;
+  banner_url: Generated<string | null>;
   audit_head_sequence: Generated<number>;
   audit_head_hash: Generated<string>;
   created_at: Generated<Date>;
@@ -31,6 +35,8 @@ export interface CommunityTables {
     description: Generated<string>;
     access: Generated<CircleAccess>;
     hidden: Generated<boolean>;
+    image_id: Generated<string | null>;
+    image_url: Generated<string | null>;
     created_by: string | null;
     created_at: Generated<Date>;
   };
@@ -90,7 +96,7 @@ export class CommunityRepository {
 
   async insertCommunity(
     trx: CommunityDb,
-    row: Omit<CommunityRow, 'archived_at' | 'audit_head_sequence' | 'audit_head_hash' | 'created_at' | 'updated_at' | 'join_questions'> & { join_questions: string[] },
+    row: Omit<CommunityRow, 'archived_at' | 'avatar_image_id' | 'avatar_url' | 'banner_image_id' | 'banner_url' | 'audit_head_sequence' | 'audit_head_hash' | 'created_at' | 'updated_at' | 'join_questions'> & { join_questions: string[] },
     publicCenterId: string,
   ) {
     const community = await trx
@@ -101,6 +107,15 @@ export class CommunityRepository {
     await trx.insertInto('community.spaces').values({ id: publicCenterId, community_id: row.id, kind: 'public_center', name: 'Public Center', created_by: row.owner_id }).execute();
     await trx.insertInto('community.members').values({ community_id: row.id, user_id: row.owner_id, role: 'owner', timed_out_until: null, timeout_reason: null }).execute();
     return community;
+  }
+
+  setCommunityImage(trx: CommunityDb, id: string, kind: 'avatar' | 'banner', image: { id: string; url: string } | null) {
+    const patch = kind === 'avatar' ? { avatar_image_id: image?.id ?? null, avatar_url: image?.url ?? null } : { banner_image_id: image?.id ?? null, banner_url: image?.url ?? null };
+    return trx.updateTable('community.communities').set({ ...patch, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  }
+
+  setCircleImage(trx: CommunityDb, id: string, image: { id: string; url: string } | null) {
+    return trx.updateTable('community.spaces').set({ image_id: image?.id ?? null, image_url: image?.url ?? null }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
   }
 
   async updateCommunity(trx: CommunityDb, id: string, patch: Partial<Pick<CommunityRow, 'name' | 'description' | 'category' | 'language' | 'visibility' | 'join_policy' | 'join_questions'>>) {

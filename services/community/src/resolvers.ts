@@ -17,6 +17,8 @@ function toCommunity(c: CommunityRow) {
     joinQuestions: c.join_questions,
     owner: { id: c.owner_id },
     archived: c.archived_at !== null,
+    avatarUrl: c.avatar_url,
+    bannerUrl: c.banner_url,
     createdAt: c.created_at,
   };
 }
@@ -55,8 +57,9 @@ const toRequest = (r: { id: string; user_id: string; answers: unknown; status: s
   decidedAt: r.decided_at,
 });
 
-const toSpace = (s: { id: string; kind: string; name: string; description: string; access: string; hidden: boolean; community_id: string }) => ({
+const toSpace = (s: { id: string; kind: string; name: string; description: string; access: string; hidden: boolean; community_id: string; image_url: string | null }) => ({
   id: s.id,
+  imageUrl: s.kind === 'circle' ? s.image_url : null,
   kind: upper(s.kind),
   name: s.name,
   description: s.description,
@@ -147,6 +150,9 @@ export function createCommunityResolvers(svc: CommunityService): Resolvers {
     },
     Mutation: {
       createCommunity: async (_: unknown, args: { input: unknown }, ctx: RequestContext) => toCommunity(await svc.create(args.input, ctx.identity)),
+      setCommunityImage: async (_: unknown, a: { communityId: string; kind: 'AVATAR' | 'BANNER'; uploadId?: string | null }, ctx: RequestContext) =>
+        toCommunity(await svc.setCommunityImage(a.communityId, a.kind === 'AVATAR' ? 'avatar' : 'banner', a.uploadId ?? null, ctx.identity)),
+      setCircleImage: async (_: unknown, a: { circleId: string; uploadId?: string | null }, ctx: RequestContext) => toSpace(await svc.setCircleImage(a.circleId, a.uploadId ?? null, ctx.identity)),
       updateCommunity: async (_: unknown, args: { id: string; input: unknown }, ctx: RequestContext) => toCommunity(await svc.update(args.id, args.input, ctx.identity)),
       joinCommunity: async (_: unknown, args: { id: string }, ctx: RequestContext) => toCommunity(await svc.join(args.id, ctx.identity)),
       leaveCommunity: (_: unknown, args: { id: string }, ctx: RequestContext) => svc.leave(args.id, ctx.identity),

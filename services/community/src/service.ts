@@ -254,8 +254,19 @@ export class CommunityService {
     const circle = await this.circle(spaceId, identity);
     if (!circle) throw communityErrors.notFound();
     const host = (await this.repo.circleRoleOf(spaceId, userId)) === 'host';
-    if (!host && !effectivePermissions(await this.repo.grants(circle.community_id, userId)).has('manage_circles')) throw communityErrors.notAllowed();
-    return { circle, userId };
+    const manager = effectivePermissions(await this.repo.grants(circle.community_id, userId)).has('manage_circles');
+    if (!host && !manager) throw communityErrors.notAllowed();
+    return { circle, userId, manager };
+  }
+
+  /**
+   * A host who is not a circle manager looks after ordinary members only: other hosts, and people who manage
+   * circles community-wide (admins, the owner, custom roles with that permission), are beyond their reach.
+   */
+  private async requireReachable(circle: { id: string; community_id: string }, actor: { userId: string; manager: boolean }, targetId: string) {
+    if (actor.manager || targetId === actor.userId) return;
+    const [circleRole, grants] = await Promise.all([this.repo.circleRoleOf(circle.id, targetId), this.repo.grants(circle.community_id, targetId)]);
+    if (circleRole === 'host' || effectivePermissions(grants).has('manage_circles')) throw communityErrors.notAllowed();
   }
 
   async createCircle(communityId: string, raw: unknown, identity: Identity) {
@@ -335,8 +346,10 @@ export class CommunityService {
   }
 
   async addCircleMember(spaceId: string, targetId: string, rawRole: string, identity: Identity) {
-    const { circle, userId } = await this.requireCircleManager(spaceId, identity);
+    const actor = await this.requireCircleManager(spaceId, identity);
+    const { circle, userId } = actor;
     if (!(await this.repo.role(circle.community_id, targetId))) throw communityErrors.notMember();
+    await this.requireReachable(circle, actor, targetId);
     return this.addToCircle(circle.community_id, spaceId, targetId, rawRole.toLowerCase() === 'host' ? 'host' : 'member', userId, identity);
   }
 
@@ -354,7 +367,9 @@ export class CommunityService {
   }
 
   async removeCircleMember(spaceId: string, targetId: string, identity: Identity): Promise<boolean> {
-    const { circle, userId } = await this.requireCircleManager(spaceId, identity);
+    const actor = await this.requireCircleManager(spaceId, identity);
+    const { circle, userId } = actor;
+    await this.requireReachable(circle, actor, targetId);
     const removed = await this.repo.transaction(async (trx) => {
       if (!(await this.repo.removeCircleMember(trx, spaceId, targetId))) return false;
       await this.repo.appendAudit(trx, { communityId: circle.community_id, actorId: userId, action: 'circle.member.remove', targetType: 'user', targetId, before: { circleId: spaceId }, after: null, ip: identity.ip });
@@ -408,6 +423,50 @@ export class CommunityService {
     });
     this.deps.outbox.nudge();
     return row;
+  }
+
+  /** Sets or removes the avatar or banner; the media service checks the upload is the actor's and meant for this. */
+  async setCommunityImage(communityId: string, kind: 'avatar' | 'banner', uploadId: string | null, identity: Identity): Promise<CommunityRow> {
+    const { community, userId } = await this.require(communityId, identity, 'manage_community');
+    if (community.archived_at) throw communityErrors.archived();
+    const previous = kind === 'avatar' ? { id: community.avatar_image_id, url: community.avatar_url } : { id: community.banner_image_id, url: community.banner_url };
+    const image = uploadId
+      ? await this.deps.apis.media.claimImage({ uploadId, userId, purpose: kind === 'avatar' ? 'community_avatar' : 'community_banner', usedBy: `community:${communityId}:${kind}` })
+      : null;
+    const row = await this.repo.transaction(async (trx) => {
+      const row = await this.repo.setCommunityImage(trx, communityId, kind, image);
+      await this.repo.appendAudit(trx, { communityId, actorId: userId, action: `community.${kind}`, targetType: 'community', targetId: communityId, before: { url: previous.url }, after: { url: image?.url ?? null }, ip: identity.ip });
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.updated, { communityId, changes: [kind] });
+      return row;
+    });
+    this.deps.outbox.nudge();
+    if (previous.id && previous.id !== image?.id) await this.releaseImage(previous.id);
+    return row;
+  }
+
+  async setCircleImage(spaceId: string, uploadId: string | null, identity: Identity) {
+    const { circle, userId } = await this.requireCircleManager(spaceId, identity);
+    const community = await this.repo.byId(circle.community_id);
+    if (community?.archived_at) throw communityErrors.archived();
+    const image = uploadId ? await this.deps.apis.media.claimImage({ uploadId, userId, purpose: 'circle_image', usedBy: `community:${circle.community_id}:circle:${spaceId}` }) : null;
+    const row = await this.repo.transaction(async (trx) => {
+      const row = await this.repo.setCircleImage(trx, spaceId, image);
+      await this.repo.appendAudit(trx, { communityId: circle.community_id, actorId: userId, action: 'circle.image', targetType: 'circle', targetId: spaceId, before: { url: circle.image_url }, after: { url: image?.url ?? null }, ip: identity.ip });
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.circleUpdated, { communityId: circle.community_id, circleId: spaceId, hidden: row.hidden, access: row.access, changed: ['image'] });
+      return row;
+    });
+    this.deps.outbox.nudge();
+    if (circle.image_id && circle.image_id !== image?.id) await this.releaseImage(circle.image_id);
+    return row;
+  }
+
+  /** A replaced image is deleted; if that fails the change stands and the old bytes linger (logged). */
+  private async releaseImage(imageId: string) {
+    try {
+      await this.deps.apis.media.releaseImage({ imageId });
+    } catch (err) {
+      this.deps.log.warn('could not release a replaced image', { imageId, err });
+    }
   }
 
   async join(communityId: string, identity: Identity): Promise<CommunityRow> {
@@ -651,6 +710,7 @@ export class CommunityService {
     if (await this.repo.role(communityId, userId)) return preview.community;
     const ban = await this.repo.activeBan(communityId, userId);
     if (ban) throw communityErrors.banned(ban.expires_at);
+    if (preview.community.archived_at) throw communityErrors.archived();
     await this.repo.transaction(async (trx) => {
       if (!(await this.repo.spendInvite(trx, code))) throw communityErrors.inviteInvalid();
       await this.repo.addMember(trx, communityId, userId, 'member');

@@ -325,6 +325,26 @@ describe.each(modes)('community service (%s)', (mode) => {
     expect(codeOf(await del('olga', 'Reading Room'))).toBe('NOT_FOUND');
   });
 
+  it.runIf(run)('circle hosts look after ordinary members only; archived communities take no one in by invite', async () => {
+    const c = (await p.gql(CREATE, { input: { name: 'Host Reach', slug: 'host-reach' } }, { token: tokens.olga })).data.createCommunity;
+    const invite = (await p.gql(`mutation($c: ID!) { createInvite(communityId: $c) { code } }`, { c: c.id }, { token: tokens.olga })).data.createInvite;
+    for (const who of ['mike', 'nina']) await p.gql(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: c.id }, { token: tokens[who] });
+    const circle = (await p.gql(`mutation($c: ID!) { createCircle(communityId: $c, input: { name: "Hosted", access: INVITE }) { id } }`, { c: c.id }, { token: tokens.olga })).data.createCircle;
+    const add = (as: string, u: string, role = 'MEMBER') =>
+      p.gql(`mutation($s: ID!, $u: ID!, $r: CircleRole) { addCircleMember(circleId: $s, userId: $u, role: $r) { role } }`, { s: circle.id, u, r: role }, { token: tokens[as] });
+    const remove = (as: string, u: string) => p.gql(`mutation($s: ID!, $u: ID!) { removeCircleMember(circleId: $s, userId: $u) }`, { s: circle.id, u }, { token: tokens[as] });
+    expect((await add('olga', ids.mike!, 'HOST')).data.addCircleMember.role).toBe('HOST');
+    expect((await add('mike', ids.nina!)).data.addCircleMember.role).toBe('MEMBER'); // a host adds members
+    expect(codeOf(await remove('mike', ids.olga!))).toBe('FORBIDDEN'); // but cannot remove the owner
+    expect(codeOf(await add('mike', ids.olga!, 'MEMBER'))).toBe('FORBIDDEN'); // nor demote them
+    expect((await remove('mike', ids.nina!)).data.removeCircleMember).toBe(true);
+    expect((await remove('olga', ids.mike!)).data.removeCircleMember).toBe(true); // the owner manages circles
+
+    await p.gql(`mutation($id: ID!) { archiveCommunity(id: $id, confirmSlug: "host-reach") { archived } }`, { id: c.id }, { token: tokens.olga });
+    const late = await p.gql(`mutation { signUp(input: { email: "late-host@example.com", password: "${pw}", handle: "latehost", displayName: "Late", delivery: BEARER }) { token } }`);
+    expect(codeOf(await p.gql(`mutation($code: String!) { joinByInvite(code: $code) { id } }`, { code: invite.code }, { token: late.data.signUp.token }))).toBe('BAD_USER_INPUT');
+  });
+
   it.runIf(run)('shows people their own pending request and custom roles in the member directory', async () => {
     const c = (await p.gql(CREATE, { input: { name: 'Waiting Room', slug: 'waiting-room', joinPolicy: 'APPROVAL' } }, { token: tokens.olga })).data.createCommunity;
     const mine = async (who?: string) => (await p.gql(`{ community(slug: "waiting-room") { viewerJoinRequest { status answers } } }`, {}, who ? { token: tokens[who] } : {})).data.community.viewerJoinRequest;

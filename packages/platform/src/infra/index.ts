@@ -13,6 +13,7 @@ import { type Cache, MemoryCache, RedisCache } from './cache.ts';
 import { MemoryPubSub, type PubSub, RedisPubSub } from './pubsub.ts';
 import { MemoryRateLimiterFactory, type RateLimiterFactory, RedisRateLimiterFactory } from './ratelimit.ts';
 import { connectRedis, type Redis } from './redis.ts';
+import { DiskObjectStore, type ObjectStore, S3ObjectStore } from './objects.ts';
 import { MemorySessionStore, RedisSessionStore, type SessionStore } from './sessions.ts';
 
 /** The infrastructure a process runs on. This is the one place that picks implementations from config. */
@@ -26,6 +27,8 @@ export interface Infrastructure {
   sessions: SessionManager;
   eventLog: EventLog;
   mailer: Mailer | null;
+  /** Media bytes: S3 when S3_BUCKET is set, else DATA_DIR/objects. */
+  objects: ObjectStore;
   gatewaySecret: string;
   close(): Promise<void>;
 }
@@ -67,6 +70,7 @@ export async function createInfrastructure(config: Config, log: Logger, opts: In
   }
   // A process without a database runs no service, and only services send mail.
   const mailer: Mailer | null = config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.mailFrom) : database ? await OutboxMailer.open(database.db) : null;
+  const objects = await createObjectStore(config);
   const sessions = new SessionManager(sessionStore, { idleTimeoutMs: config.sessionIdleTimeout, absoluteTimeoutMs: config.sessionAbsoluteTimeout });
 
   return {
@@ -78,8 +82,10 @@ export async function createInfrastructure(config: Config, log: Logger, opts: In
     sessions,
     eventLog,
     mailer,
+    objects,
     gatewaySecret,
     async close() {
+      await objects.close();
       await eventLog.close();
       await pubsub.close();
       await sessionStore.close();
@@ -87,6 +93,21 @@ export async function createInfrastructure(config: Config, log: Logger, opts: In
       for (const c of redisConns) c.disconnect();
     },
   };
+}
+
+async function createObjectStore(config: Config): Promise<ObjectStore> {
+  if (!config.s3Bucket) return new DiskObjectStore(path.join(config.dataDir, 'objects'));
+  const store = new S3ObjectStore({
+    bucket: config.s3Bucket,
+    endpoint: config.s3Endpoint,
+    region: config.s3Region,
+    accessKeyId: config.s3AccessKeyId,
+    secretAccessKey: config.s3SecretAccessKey,
+    forcePathStyle: config.s3ForcePathStyle,
+    prefix: config.s3Prefix,
+  });
+  await store.ensureBucket();
+  return store;
 }
 
 /**

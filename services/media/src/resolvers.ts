@@ -1,0 +1,11 @@
+import type { Resolvers } from '@circles/platform';
+import { acceptedImageTypes } from './images.ts';
+import { type MediaService, UPLOAD_PATH } from './service.ts';
+
+export function createMediaResolvers(svc: MediaService): Resolvers {
+  return {
+    Query: {
+      mediaLimits: () => ({ maxUploadBytes: svc.maxUploadBytes, imageTypes: acceptedImageTypes, imageUploadPath: UPLOAD_PATH }),
+    },
+  };
+}
