@@ -37,5 +37,10 @@ declare module 'autocannon' {
     latency: Histogram;
     requests: Histogram & { sent: number };
   }
-  export default function autocannon(opts: Options): Promise<Result>;
+  /** The running job: an event emitter that is also a promise of the result. */
+  export interface Instance extends PromiseLike<Result> {
+    /** Each response: its status, size and time in ms (fractional). */
+    on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): this;
+  }
+  export default function autocannon(opts: Options): Instance;
 }

@@ -1,4 +1,6 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { signIdentity } from '@circles/platform';
@@ -44,7 +46,7 @@ export interface StartTiming {
  * host) and times it until the gateway's /readyz and, when the web app runs, its page answer; then stops it with
  * SIGTERM and checks it exits cleanly.
  */
-export async function timeStart(dataDir: string, roles: string): Promise<StartTiming> {
+export async function timeStart(dataDir: string, roles: string, cmd = startCommand()): Promise<StartTiming> {
   const gatewayPort = await freePort();
   const webPort = await freePort();
   const env: NodeJS.ProcessEnv = {
@@ -61,7 +63,7 @@ export async function timeStart(dataDir: string, roles: string): Promise<StartTi
 
   const t0 = performance.now();
   // Its own process group, so SIGTERM reaches npm, scripts/start.mjs and the host alike (as Ctrl-C would).
-  const child = spawn('npm', ['start', '--silent'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(cmd.command, cmd.args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const output: string[] = [];
   let startedLogMs: number | undefined;
   let hostStartupMs: number | undefined;
@@ -222,5 +224,178 @@ export async function load(target: Target, info: TargetInfo, opts: { seconds: nu
     timeouts: r.timeouts,
     badBodies: r.mismatches,
     valid: r.requests.total > 0 && r.non2xx === 0 && r.errors === 0 && r.timeouts === 0 && r.mismatches === 0,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shared helpers for the newer sections
+
+/** Latency samples in ms, kept in a growable typed array so millions of samples stay cheap. */
+export class Samples {
+  private buf = new Float64Array(1 << 16);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.buf.length) {
+      const next = new Float64Array(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf[this.length++] = v;
+  }
+  /** A sorted copy. */
+  sorted(): Float64Array {
+    return this.buf.slice(0, this.length).sort();
+  }
+}
+
+/** Nearest-rank percentile of an ascending array. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+}
+
+/** Deterministic pseudo-random numbers (mulberry32), so every run sees the same fixture shape and request mix. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Runs fn over items with at most `limit` in flight. */
+export async function pool<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i]!, i);
+      }
+    }),
+  );
+}
+
+/**
+ * Whether `npm start` can run without building the web app: it runs `next build` when apps/web/.next/BUILD_ID is
+ * missing or older than the web sources (scripts/bootstrap.mjs, ensureWebBuilt). The benchmark never builds.
+ */
+export function webBuildState(): 'fresh' | 'stale' | 'missing' {
+  const buildId = path.join(repoRoot, 'apps/web/.next/BUILD_ID');
+  if (!existsSync(buildId)) return 'missing';
+  let newest = 0;
+  const walk = (p: string) => {
+    if (!existsSync(p)) return;
+    const s = statSync(p);
+    if (!s.isDirectory()) return void (newest = Math.max(newest, s.mtimeMs));
+    for (const name of readdirSync(p)) if (name !== 'node_modules' && name !== '.next') walk(path.join(p, name));
+  };
+  for (const p of ['apps/web/src', 'apps/web/next.config.ts', 'apps/web/package.json', 'packages/client/src']) walk(path.join(repoRoot, p));
+  return statSync(buildId).mtimeMs >= newest ? 'fresh' : 'stale';
+}
+
+/**
+ * Waits up to `seconds` for apps/web/.next/BUILD_ID to exist (someone else may be building it). A stale build is
+ * used as it is (see startCommand), so only a missing one is waited for.
+ */
+export async function waitForWebBuild(seconds: number, say: (line: string) => void): Promise<ReturnType<typeof webBuildState>> {
+  let state = webBuildState();
+  if (state !== 'missing' || seconds <= 0) return state;
+  say(`  apps/web has no production build; waiting up to ${seconds} s for one (the benchmark never runs next build itself)`);
+  const deadline = Date.now() + seconds * 1000;
+  while (state === 'missing' && Date.now() < deadline) {
+    await sleep(5000);
+    state = webBuildState();
+  }
+  return state;
+}
+
+/**
+ * The command that starts the platform the way `npm start` does. When the web build is fresh that is `npm start`
+ * itself; otherwise bench/start-host.mjs, which is scripts/start.mjs minus its web build step (so the benchmark
+ * never starts a 30 s `next build` on a checkout someone else is working in).
+ */
+export function startCommand(): { command: string; args: string[]; label: string } {
+  return webBuildState() === 'fresh'
+    ? { command: 'npm', args: ['start', '--silent'], label: 'npm start' }
+    : { command: process.execPath, args: [path.join(repoRoot, 'bench/start-host.mjs')], label: 'node bench/start-host.mjs (npm start without its web build step: the web build was missing or older than its sources)' };
+}
+
+export interface RunningPlatform {
+  gatewayUrl: string;
+  webUrl: string;
+  /** What started it (npm start, or bench/start-host.mjs when npm start would have built the web app). */
+  command: string;
+  /** Spawn until the gateway's /readyz and the web app's home page answered 200. */
+  readyMs: number;
+  output(): string;
+  /** SIGTERM to the whole process group; resolves with the exit code (0 when the host logged a clean stop). */
+  stop(): Promise<number | null>;
+}
+
+/** Starts the embedded default (every role) as `npm start` does, on a fresh data folder, and keeps it running. */
+export async function startPlatform(dataDir: string): Promise<RunningPlatform> {
+  const cmd = startCommand();
+  const gatewayPort = await freePort();
+  const webPort = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, GATEWAY_PORT: String(gatewayPort), WEB_PORT: String(webPort), HOST: '127.0.0.1', LOG_LEVEL: 'info' };
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'CIRCLES_CONFIG_FILE', 'GATEWAY_URL', 'SUBGRAPH_URLS', 'CIRCLES_ROLES', 'PUBLIC_URL']) delete env[name];
+  const t0 = performance.now();
+  const child = spawn(cmd.command, cmd.args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (output = (output + d).slice(-20_000)));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (output = (output + d).slice(-20_000)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('close', (code, signal) => resolve(code ?? (signal === 'SIGTERM' && output.includes('"circles stopped"') ? 0 : null))),
+  );
+  let running = true;
+  void exited.then(() => (running = false));
+  const kill = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // already gone
+    }
+  };
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const webUrl = `http://127.0.0.1:${webPort}`;
+  const deadline = t0 + 180_000;
+  for (;;) {
+    if (!running) throw new Error(`the platform exited before it was ready\n--- output ---\n${output.slice(-4000)}`);
+    if (performance.now() > deadline) {
+      kill('SIGKILL');
+      throw new Error(`the platform was not ready after 180 s\n--- output ---\n${output.slice(-4000)}`);
+    }
+    try {
+      const gw = await fetch(`${gatewayUrl}/readyz`, { signal: AbortSignal.timeout(2000) });
+      await gw.arrayBuffer();
+      const web = await fetch(`${webUrl}/`, { signal: AbortSignal.timeout(10_000) });
+      await web.arrayBuffer();
+      if (gw.status === 200 && web.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await sleep(50);
+  }
+  const readyMs = round(performance.now() - t0);
+  return {
+    gatewayUrl,
+    webUrl,
+    command: cmd.label,
+    readyMs,
+    output: () => output,
+    async stop() {
+      kill('SIGTERM');
+      const code = await Promise.race([exited, sleep(30_000, 'timeout' as const, { ref: false })]);
+      if (code === 'timeout') {
+        kill('SIGKILL');
+        return null;
+      }
+      return code;
+    },
   };
 }
