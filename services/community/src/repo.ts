@@ -136,8 +136,15 @@ export class CommunityRepository {
     return this.db.selectFrom('community.communities').selectAll().where(sql`lower(slug)`, '=', slug.toLowerCase()).executeTakeFirst();
   }
 
-  listed(limit: number) {
-    return this.db.selectFrom('community.communities').selectAll().where('visibility', '=', 'listed').where('archived_at', 'is', null).orderBy('created_at', 'desc').limit(limit).execute();
+  /** Listed communities, newest first; `after` is the id of the last one already seen (keyset paging). */
+  async listed(limit: number, after?: string) {
+    let q = this.db.selectFrom('community.communities').selectAll().where('visibility', '=', 'listed').where('archived_at', 'is', null);
+    if (after) {
+      const cursor = await this.db.selectFrom('community.communities').select(['created_at', 'id']).where('id', '=', after).executeTakeFirst();
+      if (!cursor) return [];
+      q = q.where((eb) => eb.or([eb('created_at', '<', cursor.created_at), eb.and([eb('created_at', '=', cursor.created_at), eb('id', '<', cursor.id)])]));
+    }
+    return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
   }
 
   ofUser(userId: string) {

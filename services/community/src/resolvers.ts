@@ -107,7 +107,7 @@ export function createCommunityResolvers(svc: CommunityService): Resolvers {
     },
     Query: {
       community: async (_: unknown, args: { slug: string }, ctx: RequestContext) => community(await svc.bySlug(args.slug, ctx.identity)),
-      communities: async (_: unknown, args: { first: number }) => (await svc.directory(args.first)).map(toCommunity),
+      communities: async (_: unknown, args: { first: number; after?: string | null }) => (await svc.directory(args.first, args.after)).map(toCommunity),
       myCommunities: async (_: unknown, __: unknown, ctx: RequestContext) => (await svc.mine(ctx.identity)).map(toCommunity),
       communityMembers: async (_: unknown, args: { communityId: string; search?: string | null; first: number }, ctx: RequestContext) =>
         (await svc.members(args.communityId, args.search ?? null, args.first, ctx.identity)).map(toMember),

@@ -61,8 +61,9 @@ export class CommunityService {
     return this.visible(await this.repo.byId(id), identity);
   }
 
-  directory(limit: number) {
-    return this.repo.listed(Math.min(Math.max(limit, 1), 100));
+  directory(limit: number, after?: string | null) {
+    if (after && !/^[0-9a-f-]{36}$/i.test(after)) throw badInput('Not a community id.', 'after');
+    return this.repo.listed(Math.min(Math.max(limit, 1), 1000), after ?? undefined);
   }
 
   mine(identity: Identity) {

@@ -345,6 +345,22 @@ describe.each(modes)('community service (%s)', (mode) => {
     expect(codeOf(await p.gql(`mutation($code: String!) { joinByInvite(code: $code) { id } }`, { code: invite.code }, { token: late.data.signUp.token }))).toBe('BAD_USER_INPUT');
   });
 
+  it.runIf(run)('pages through the directory with a cursor, newest first, without repeats', async () => {
+    for (let i = 0; i < 5; i++) await p.gql(CREATE, { input: { name: `Page ${i}`, slug: `page-${i}` } }, { token: tokens.nina });
+    const all = (await p.gql(`{ communities(first: 1000) { id slug } }`)).data.communities as { id: string; slug: string }[];
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page = (await p.gql(`query($a: ID) { communities(first: 2, after: $a) { id slug } }`, { a: after })).data.communities as { id: string; slug: string }[];
+      if (!page.length) break;
+      seen.push(...page.map((c) => c.slug));
+      after = page[page.length - 1]!.id;
+    }
+    expect(seen).toEqual(all.map((c) => c.slug));
+    expect(seen.slice(0, 5)).toEqual(['page-4', 'page-3', 'page-2', 'page-1', 'page-0']);
+    expect(codeOf(await p.gql(`{ communities(after: "nope") { id } }`))).toBe('BAD_USER_INPUT');
+  });
+
   it.runIf(run)('shows people their own pending request and custom roles in the member directory', async () => {
     const c = (await p.gql(CREATE, { input: { name: 'Waiting Room', slug: 'waiting-room', joinPolicy: 'APPROVAL' } }, { token: tokens.olga })).data.createCommunity;
     const mine = async (who?: string) => (await p.gql(`{ community(slug: "waiting-room") { viewerJoinRequest { status answers } } }`, {}, who ? { token: tokens[who] } : {})).data.community.viewerJoinRequest;
