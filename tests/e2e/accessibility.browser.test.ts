@@ -7,6 +7,9 @@
  * - logging in and out works with the keyboard alone, with a visible focus indicator at every step, and a wrong
  *   password is announced and points at the fields it concerns;
  * - at 375 px and 1280 px wide, /signup and /account do not scroll sideways and their buttons are big enough.
+ * - the community pages (home, members, circles, every settings section) pass the same audit as the owner, as a
+ *   member, as someone waiting for approval and signed out, including with each dialog open and with forms
+ *   showing errors; every dialog opens by keyboard, keeps Tab inside, closes with Escape and hands focus back.
  *
  * Needs Chromium (`apt-get install -y chromium`) and builds the web app first if it has no production build.
  * Without Chromium the test is skipped locally but FAILS under CI=true.
@@ -47,6 +50,17 @@ declare global {
   interface Window {
     axe?: { run(context: Document, options: object): Promise<AxeResult> };
   }
+}
+
+interface Seeded {
+  slug: string;
+  communityId: string;
+  openCircle: string;
+  hiddenCircle: string;
+  /** Signed in as a plain member (Mia). */
+  member: BrowserContext;
+  /** Signed in as someone whose request to join waits (Noor). */
+  pending: BrowserContext;
 }
 
 /** Serious and critical axe violations on the page as it is now, one readable line each ("rule: targets"). */
@@ -109,6 +123,8 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
   let signedOut: BrowserContext;
   let signedIn: BrowserContext;
   let mailMessagePath: string;
+  /** The seeded community, its circles and the contexts of its other people (see seedCommunity). */
+  let seeded: Seeded;
 
   beforeAll(async () => {
     ensureWebBuild();
@@ -132,6 +148,7 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
     await page.waitForURL((u) => u.pathname === '/account');
     await page.goto(url('/admin/mail'));
     mailMessagePath = new URL((await page.getByRole('list', { name: 'Messages' }).getByRole('link').first().getAttribute('href'))!, base).pathname;
+    seeded = await seedCommunity(page);
     await page.close();
   }, 240_000);
 
@@ -151,6 +168,117 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
   async function openHydrated(page: Page, p: string) {
     await page.goto(url(p));
     await page.waitForLoadState('networkidle');
+  }
+
+  /** A GraphQL call from the page, as its signed-in person (cookie and CSRF header, like the app's own client). */
+  async function gql<T = unknown>(page: Page, query: string, variables: object = {}): Promise<T> {
+    return page.evaluate(
+      async ({ query, variables }) => {
+        const res = await fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', 'x-circles-csrf': '1' }, body: JSON.stringify({ query, variables }) });
+        const body = (await res.json()) as { data?: unknown; errors?: unknown[] };
+        if (body.errors) throw new Error(JSON.stringify(body.errors));
+        return body.data as never;
+      },
+      { query, variables },
+    );
+  }
+
+  /** Someone else, signed up in a context of their own (signUp sets the session cookie). */
+  async function person(handle: string, displayName: string): Promise<{ context: BrowserContext; page: Page; id: string }> {
+    const context = await browser.newContext();
+    const page = await newPage(context);
+    await page.goto(url('/'));
+    const { signUp } = await gql<{ signUp: { account: { user: { id: string } } } }>(page, 'mutation($input: SignUpInput!) { signUp(input: $input) { account { user { id } } } }', {
+      input: { email: `${handle}@example.com`, handle, displayName, password: 'a long passphrase for circles 42' },
+    });
+    return { context, page, id: signUp.account.user.id };
+  }
+
+  /**
+   * A community with something in every settings section: the admin owns it; Mia is a member with a custom role,
+   * timed out, in the open circle; Noor's request to join waits; Ravi is banned; moderators may not post in the
+   * open circle; one circle is hidden.
+   */
+  async function seedCommunity(owner: Page) {
+    const slug = 'accessible-readers';
+    const { createCommunity } = await gql<{ createCommunity: { id: string } }>(owner, 'mutation($input: CreateCommunityInput!) { createCommunity(input: $input) { id } }', {
+      input: { name: 'Accessible Readers', slug, description: 'Books for everyone.', joinPolicy: 'APPROVAL', joinQuestions: ['What do you read?', 'How did you find us?'] },
+    });
+    const communityId: string = createCommunity.id;
+    const { createRole } = await gql<{ createRole: { id: string } }>(owner, 'mutation($id: ID!) { createRole(communityId: $id, name: "Speakers", permissions: ["post", "speak"]) { id } }', { id: communityId });
+    const circle = async (name: string, hidden: boolean, access: string) =>
+      (await gql<{ createCircle: { id: string } }>(owner, 'mutation($id: ID!, $input: CreateCircleInput!) { createCircle(communityId: $id, input: $input) { id } }', { id: communityId, input: { name, description: `About ${name}.`, hidden, access } })).createCircle.id;
+    const openCircle = await circle('Open Lounge', false, 'OPEN');
+    const hiddenCircle = await circle('Back Room', true, 'INVITE');
+    const { createInvite } = await gql<{ createInvite: { code: string } }>(owner, 'mutation($id: ID!) { createInvite(communityId: $id, maxUses: 5, expiresInSeconds: 86400) { code } }', { id: communityId });
+    const mia = await person('mia', 'Mia Member');
+    const noor = await person('noor', 'Noor Waiting');
+    const ravi = await person('ravi', 'Ravi Banned');
+    for (const who of [mia, ravi]) await gql(who.page, 'mutation($code: String!) { joinByInvite(code: $code) { id } }', { code: createInvite.code });
+    await gql(noor.page, 'mutation($id: ID!) { requestToJoin(communityId: $id, answers: ["Poetry", "A friend"]) { id } }', { id: communityId });
+    await gql(owner, 'mutation($c: ID!, $u: ID!, $r: ID!) { assignRole(communityId: $c, userId: $u, roleId: $r) }', { c: communityId, u: mia.id, r: createRole.id });
+    await gql(owner, 'mutation($c: ID!, $u: ID!) { timeoutMember(communityId: $c, userId: $u, durationSeconds: 3600, reason: "Cool down") { role } }', { c: communityId, u: mia.id });
+    await gql(owner, 'mutation($c: ID!, $u: ID!) { addCircleMember(circleId: $c, userId: $u) { role } }', { c: openCircle, u: mia.id });
+    await gql(owner, 'mutation($c: ID!, $u: ID!) { banMember(communityId: $c, userId: $u, reason: "Spam", durationSeconds: 604800) { reason } }', { c: communityId, u: ravi.id });
+    await gql(owner, 'mutation($s: ID!) { setSpaceOverride(spaceId: $s, subject: "moderator", allow: [], deny: ["post"]) { subject } }', { s: openCircle });
+    await ravi.context.close();
+    return { slug, communityId, openCircle, hiddenCircle, member: mia.context, pending: noor.context };
+  }
+
+  /** The community pages each kind of visitor gets, with the status each should answer. */
+  function communityPages(as: 'owner' | 'member' | 'pending' | 'anonymous'): { path: string; status: number; at?: string }[] {
+    const c = `/c/${seeded.slug}`;
+    const settings = ['general', 'members', 'roles', 'permissions', `permissions?space=${seeded.openCircle}`, 'circles', 'invites', 'requests', 'requests?status=rejected', 'bans', 'audit', 'audit?action=member.ban'];
+    switch (as) {
+      case 'owner':
+        return [c, `${c}/members`, `${c}/circles/${seeded.openCircle}`, `${c}/circles/${seeded.hiddenCircle}`, ...settings.map((s) => `${c}/settings/${s}`)].map((path) => ({ path, status: 200 }));
+      case 'member':
+        // A plain member may invite people, and nothing else in settings; the hidden circle does not exist for them.
+        return [
+          { path: c, status: 200 },
+          { path: `${c}/circles/${seeded.openCircle}`, status: 200 },
+          { path: `${c}/circles/${seeded.hiddenCircle}`, status: 404 },
+          { path: `${c}/settings`, status: 200, at: `${c}/settings/invites` },
+          { path: `${c}/settings/general`, status: 404 },
+        ];
+      case 'pending':
+        return [
+          { path: c, status: 200 },
+          { path: `${c}/members`, status: 200 },
+        ];
+      case 'anonymous':
+        return [
+          { path: c, status: 200 },
+          { path: `${c}/members`, status: 200 },
+          { path: `${c}/circles/${seeded.openCircle}`, status: 200 },
+          { path: `${c}/circles/${seeded.hiddenCircle}`, status: 404 },
+          { path: `${c}/settings/general`, status: 200, at: '/login' },
+        ];
+    }
+  }
+
+  /**
+   * Visits pages in one state and lists what is wrong: axe violations with every rule in light mode and contrast
+   * in dark mode (the same page, re-rendered by the media query), and missing structure.
+   */
+  async function auditPages(context: BrowserContext, pages: { path: string; status: number; at?: string }[]) {
+    const page = await newPage(context);
+    const problems: string[] = [];
+    for (const { path: p, status, at } of pages) {
+      await page.emulateMedia({ colorScheme: 'light' });
+      // The server-rendered markup is what hydration keeps, so the audit need not wait for the network to settle.
+      const response = await page.goto(url(p));
+      const where = page.url() === url(p) ? p : `${p} (at ${new URL(page.url()).pathname})`;
+      // A redirect reports the final page's status; say where it should have landed.
+      expect(response?.status(), where).toBe(status);
+      if (at) expect(new URL(page.url()).pathname, where).toBe(at);
+      for (const v of await axeViolations(page)) problems.push(`${where}: ${v}`);
+      for (const s of await structureProblems(page)) problems.push(`${where}: ${s}`);
+      await page.emulateMedia({ colorScheme: 'dark' });
+      for (const v of await axeViolations(page, { runOnly: ['color-contrast'] })) problems.push(`${where} (dark): ${v}`);
+    }
+    await page.close();
+    return problems;
   }
 
   /**
@@ -234,10 +362,129 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
     expect(problems).toEqual([]);
   }, 60_000);
 
+  it('has no serious accessibility violations and a sound structure on the community pages, for everyone who sees them', async () => {
+    const problems = [
+      ...(await auditPages(signedIn, communityPages('owner'))),
+      ...(await auditPages(seeded.member, communityPages('member'))),
+      ...(await auditPages(seeded.pending, communityPages('pending'))),
+      ...(await auditPages(signedOut, communityPages('anonymous'))),
+    ];
+    expect(problems).toEqual([]);
+    // The person waiting is told so on the home page, and managers find their way to settings from it.
+    const waiting = await newPage(seeded.pending);
+    await waiting.goto(url(`/c/${seeded.slug}`));
+    expect(await waiting.getByText('Your request is waiting for review.').isVisible()).toBe(true);
+    await waiting.close();
+  }, 180_000);
+
+  it('opens every community dialog by keyboard, keeps Tab inside it, closes it with Escape and returns focus', async () => {
+    const c = `/c/${seeded.slug}`;
+    const dialogs = [
+      { path: `${c}/settings/general`, button: 'Transfer ownership', dialog: 'Transfer ownership of Accessible Readers' },
+      { path: `${c}/settings/general`, button: 'Archive community', dialog: 'Archive Accessible Readers' },
+      { path: `${c}/settings/general`, button: 'Delete community', dialog: 'Delete Accessible Readers' },
+      { path: `${c}/settings/members`, button: 'Change role: Mia Member (@mia)', dialog: 'Change the role of Mia Member (@mia)' },
+      { path: `${c}/settings/members`, button: 'Custom roles: Mia Member (@mia)', dialog: 'Custom roles of Mia Member (@mia)' },
+      { path: `${c}/settings/members`, button: 'Time out: Mia Member (@mia)', dialog: 'Time out Mia Member (@mia)' },
+      { path: `${c}/settings/members`, button: 'Remove: Mia Member (@mia)', dialog: 'Remove Mia Member (@mia)?' },
+      { path: `${c}/settings/members`, button: 'Ban: Mia Member (@mia)', dialog: 'Ban Mia Member (@mia)?' },
+      { path: `${c}/settings/roles`, button: 'Edit role Speakers', dialog: 'Edit role “Speakers”' },
+      { path: `${c}/settings/roles`, button: 'Delete role Speakers', dialog: 'Delete role “Speakers”?' },
+      { path: `${c}/settings/circles`, button: 'Edit circle Open Lounge', dialog: 'Edit circle “Open Lounge”' },
+      { path: `${c}/settings/circles`, button: 'Delete circle Open Lounge', dialog: 'Delete circle “Open Lounge”?' },
+      { path: `${c}/settings/bans`, button: 'Unban: Ravi Banned (@ravi)', dialog: 'Unban Ravi Banned (@ravi)?' },
+      { path: `${c}/circles/${seeded.openCircle}`, button: 'Remove Mia Member (@mia) from the circle', dialog: 'Remove Mia Member (@mia) from Open Lounge?' },
+    ];
+    const page = await newPage(signedIn);
+    const problems: string[] = [];
+    const inDialog = () => page.evaluate(() => Boolean(document.activeElement?.closest('dialog[open]')));
+    for (const d of dialogs) {
+      if (page.url() !== url(d.path)) await openHydrated(page, d.path);
+      const opener = page.getByRole('button', { name: d.button, exact: true });
+      await opener.focus();
+      await page.keyboard.press('Enter');
+      const dialog = page.getByRole('dialog', { name: d.dialog, exact: true });
+      await dialog.waitFor();
+      expect(await inDialog(), `${d.dialog}: focus moves into the dialog`).toBe(true);
+      for (const v of await axeViolations(page)) problems.push(`${d.dialog} (open): ${v}`);
+      // Around the dialog and back, both ways: focus never leaves it and always shows.
+      const stops = await dialog.locator('a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled])').count();
+      for (const key of ['Tab', 'Shift+Tab']) {
+        for (let i = 0; i <= stops; i++) {
+          await page.keyboard.press(key);
+          const now = await focused(page);
+          expect(await inDialog(), `${d.dialog}: ${key} ${i + 1} left the dialog for ${now.tag} "${now.name}"`).toBe(true);
+          expect(now.focusRing, `${d.dialog}: no visible focus on ${now.tag} "${now.name}"`).toBe(true);
+        }
+      }
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'hidden' });
+      expect(await opener.evaluate((el) => el === document.activeElement), `${d.dialog}: focus returns to "${d.button}"`).toBe(true);
+    }
+    await page.close();
+    expect(problems).toEqual([]);
+  }, 120_000);
+
+  it('has no serious accessibility violations on community forms showing errors; the error sits on its field', async () => {
+    const c = `/c/${seeded.slug}`;
+    const problems: string[] = [];
+    const page = await newPage(signedIn);
+    const expectFieldError = async (label: string, message: string, what: string) => {
+      const field = page.getByLabel(label, { exact: true });
+      await page.getByText(message).first().waitFor();
+      expect(await field.getAttribute('aria-invalid'), what).toBe('true');
+      expect(await field.evaluate((el) => el === document.activeElement), `${what}: the field has focus`).toBe(true);
+      for (const v of await axeViolations(page)) problems.push(`${what}: ${v}`);
+    };
+
+    // A role name that exists (the server says so about the name field).
+    await openHydrated(page, `${c}/settings/roles`);
+    const createRole = page.getByRole('form', { name: 'Create a role' });
+    await createRole.getByLabel('Role name').fill('Speakers');
+    await createRole.getByRole('button', { name: 'Create role' }).click();
+    await expectFieldError('Role name', 'That name is taken. Choose another.', 'create a role with a taken name');
+
+    // A language the server does not accept, and an empty name (checked before sending).
+    await openHydrated(page, `${c}/settings/general`);
+    await page.getByLabel('Language').fill('english');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await expectFieldError('Language', 'Use a language code such as en or pt-BR.', 'general settings with a bad language');
+    await page.getByLabel('Name', { exact: true }).fill('');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await expectFieldError('Name', 'This field is required.', 'general settings without a name');
+
+    // Deleting a circle with its name mistyped, inside the dialog.
+    await openHydrated(page, `${c}/settings/circles`);
+    await page.getByRole('button', { name: 'Delete circle Open Lounge' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete circle “Open Lounge”?' });
+    await dialog.getByLabel('Type the circle’s name “Open Lounge” to confirm').fill('Open lounge');
+    await dialog.getByRole('button', { name: 'Delete circle' }).click();
+    await expectFieldError('Type the circle’s name “Open Lounge” to confirm', "Type the circle's name to confirm.", 'delete a circle with the name mistyped');
+    expect(await dialog.isVisible()).toBe(true);
+
+    // Archiving with the address mistyped.
+    await openHydrated(page, `${c}/settings/general`);
+    await page.getByRole('button', { name: 'Archive community' }).click();
+    const archive = page.getByRole('dialog', { name: 'Archive Accessible Readers' });
+    await archive.getByLabel('Type the address “accessible-readers” to confirm').fill('accessible');
+    await archive.getByRole('button', { name: 'Archive community' }).click();
+    await expectFieldError('Type the address “accessible-readers” to confirm', "Type the community's address to confirm.", 'archive with the address mistyped');
+    await page.close();
+
+    expect(problems).toEqual([]);
+  }, 60_000);
+
   it('fits phone and desktop widths without sideways scrolling; buttons are visible and large enough', async () => {
+    const c = `/c/${seeded.slug}`;
     const pages = [
       { context: signedOut, path: '/signup' },
       { context: signedIn, path: '/account' },
+      // A plain member's home page (the owner's has links, not buttons).
+      { context: seeded.member, path: c },
+      ...[`${c}/circles/${seeded.openCircle}`, ...['general', 'members', 'roles', 'permissions', 'circles', 'invites', 'requests', 'bans', 'audit'].map((s) => `${c}/settings/${s}`)].map((path) => ({
+        context: signedIn,
+        path,
+      })),
     ];
     for (const { context, path: p } of pages) {
       const page = await newPage(context);
@@ -266,7 +513,7 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
       }
       await page.close();
     }
-  }, 60_000);
+  }, 120_000);
 
   // Last: it revokes a session of the admin, which the tests above must not see.
   it('logs in, revokes a session and logs out with the keyboard alone; errors are announced and focused', async () => {

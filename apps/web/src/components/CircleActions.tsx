@@ -102,7 +102,7 @@ export function CircleMemberList({ communityId, circleId, circleName, members, v
                       variant="secondary"
                       pending={pending && busyId === m.user.id}
                       disabled={pending && busyId !== m.user.id}
-                      aria-label={m.role === 'HOST' ? t('circle.makeMemberLabel', { name }) : t('circle.makeHostLabel', { name })}
+                      aria-label={`${m.role === 'HOST' ? t('circle.makeMember') : t('circle.makeHost')}: ${name}`}
                       onClick={() => setRole(m, m.role === 'HOST' ? 'MEMBER' : 'HOST')}
                     >
                       {m.role === 'HOST' ? t('circle.makeMember') : t('circle.makeHost')}

@@ -35,3 +35,9 @@ export function describeDevice(userAgent: string | null | undefined): string | n
   if (browser && os) return t('device.browserOn', { browser, os });
   return browser ?? os ?? null;
 }
+
+/** "3 members · open" under a circle's name. */
+export function circleMembersLabel(count: number, access: 'OPEN' | 'APPROVAL' | 'INVITE' | 'PAID'): string {
+  const accessLabel = t(`access.${access}`);
+  return count === 1 ? t('community.circleMembersOne', { access: accessLabel }) : t('community.circleMembers', { count, access: accessLabel });
+}

@@ -5,6 +5,7 @@ import { useRouter } from 'next/navigation';
 import { useCallback, useRef, useState } from 'react';
 import { CreateCircleDocument, DeleteCircleDocument, UpdateCircleDocument, type CircleAccess, type CircleSummaryFieldsFragment } from '@circles/client';
 import { t } from '@/i18n';
+import { circleMembersLabel } from '@/lib/format';
 import { browserClient } from '@/lib/browser-api';
 import { Badge, Button, Card, Checkbox, EmptyState, Form, Notice, RadioGroup, TextAreaField, TextField, useForm, type FormController, type FormValues } from '@/ui';
 import { ActionDialog, useDialog, useFocusRescue } from './shared';
@@ -70,7 +71,7 @@ export function CircleManager({ communityId, slug, circles, archived }: { commun
                     <Link href={`/c/${slug}/circles/${c.id}`}>{c.name}</Link> {c.hidden ? <Badge>{t('community.circleHidden')}</Badge> : null}
                   </span>
                   {c.description ? <span>{c.description}</span> : null}
-                  <p className="c-entry__meta">{t('community.circleMembers', { count: c.memberCount, access: t(`access.${c.access}`) })}</p>
+                  <p className="c-entry__meta">{circleMembersLabel(c.memberCount, c.access)}</p>
                 </div>
                 {archived ? null : (
                   <div className="c-actions">

@@ -3,6 +3,7 @@ import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { MembershipPanel } from '@/components/CommunityActions';
 import { t } from '@/i18n';
+import { circleMembersLabel } from '@/lib/format';
 import { loadCommunity, memberCountLabel, publicBaseUrl, type CommunityView } from '@/lib/community';
 import { managesSomething } from '@/lib/permissions';
 import { getViewer } from '@/lib/server-api';
@@ -121,7 +122,7 @@ export default async function CommunityPage({ params }: Params) {
                   {circle.viewerIsMember ? <Badge tone="success">{t('community.circleJoined')}</Badge> : null}
                 </span>
                 {circle.description ? <span>{circle.description}</span> : null}
-                <p className="c-entry__meta">{t('community.circleMembers', { count: circle.memberCount, access: t(`access.${circle.access}`) })}</p>
+                <p className="c-entry__meta">{circleMembersLabel(circle.memberCount, circle.access)}</p>
               </li>
             ))}
           </ul>

@@ -5,6 +5,7 @@ import { cache } from 'react';
 import { CircleMembersDocument, CirclePageDocument, ClientError, type CircleMembersQuery } from '@circles/client';
 import { CircleMemberList, CircleMembership } from '@/components/CircleActions';
 import { t } from '@/i18n';
+import { circleMembersLabel } from '@/lib/format';
 import { loadCommunity, type CommunityView } from '@/lib/community';
 import { looksLikeId } from '@/lib/permissions';
 import { getViewer, serverClient } from '@/lib/server-api';
@@ -77,7 +78,7 @@ export default async function CirclePage({ params }: Params) {
               {circle.name} {circle.hidden ? <Badge>{t('community.circleHidden')}</Badge> : null} {circle.viewerIsMember ? <Badge tone="success">{t('community.circleJoined')}</Badge> : null}
             </h1>
             <p className="c-community-head__meta">
-              {t('community.circleMembers', { count: circle.memberCount, access: t(`access.${circle.access}`) })}
+              {circleMembersLabel(circle.memberCount, circle.access)}
               {isHost ? ` · ${t('circle.youHost')}` : null}
             </p>
           </div>

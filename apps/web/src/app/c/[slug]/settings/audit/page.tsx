@@ -86,7 +86,7 @@ export default async function AuditLogPage({ params, searchParams }: Props) {
             <>
               <p className="c-muted">{auditLog.length === PAGE ? t('settings.audit.latest', { count: PAGE }) : t('settings.audit.count', { count: auditLog.length })}</p>
               <TableScroller label={t('settings.audit.recordsTitle')}>
-                <table className="c-table" data-testid="audit-log">
+                <table className="c-table c-table--wide" data-testid="audit-log">
                   <caption className="c-visually-hidden">{t('settings.audit.recordsTitle')}</caption>
                   <thead>
                     <tr>
@@ -105,7 +105,7 @@ export default async function AuditLogPage({ params, searchParams }: Props) {
                       return (
                         <tr key={r.id}>
                           <td>{r.sequence}</td>
-                          <td>
+                          <td className="c-nowrap">
                             <time dateTime={r.occurredAt}>{formatDateTime(r.occurredAt, 'UTC')} UTC</time>
                             <br />
                             <span className="c-muted">
