@@ -1,4 +1,5 @@
 /** Reading audit records: the actions there are, and a record's before/after as a readable list of changes. */
+import { t } from '@/i18n';
 
 /** Every action the community service records (services/community/src/service.ts). */
 export const AUDIT_ACTIONS = [
@@ -50,9 +51,9 @@ function parse(json: string | null): Record<string, unknown> | null {
 
 /** A value as text; ids the page knows (people, roles, circles) become their names. */
 function show(value: unknown, names: ReadonlyMap<string, string>): string {
-  if (value === null || value === undefined) return '∅';
+  if (value === null || value === undefined) return t('settings.audit.none');
   if (typeof value === 'string') return names.get(value) ?? value;
-  if (Array.isArray(value)) return value.length ? value.map((v) => show(v, names)).join(', ') : '[]';
+  if (Array.isArray(value)) return value.length ? value.map((v) => show(v, names)).join(', ') : t('settings.audit.none');
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
 }

@@ -92,33 +92,39 @@ export default async function AuditLogPage({ params, searchParams }: Props) {
                     <tr>
                       <th scope="col">#</th>
                       <th scope="col">{t('settings.audit.time')}</th>
-                      <th scope="col">{t('settings.audit.actor')}</th>
+                      <th scope="col">{t('settings.audit.actorAndIp')}</th>
                       <th scope="col">{t('settings.audit.action')}</th>
                       <th scope="col">{t('settings.audit.target')}</th>
-                      <th scope="col">{t('settings.audit.changes')}</th>
-                      <th scope="col">{t('settings.audit.ip')}</th>
                     </tr>
                   </thead>
-                  <tbody>
-                    {auditLog.map((r) => {
-                      const changes = describeChanges(r.before, r.after, names);
-                      return (
-                        <tr key={r.id}>
+                  {/* One group per record: its facts in a row, then what changed across the whole width below. */}
+                  {auditLog.map((r) => {
+                    const changes = describeChanges(r.before, r.after, names);
+                    return (
+                      <tbody key={r.id} className="c-audit-record">
+                        <tr>
                           <td>{r.sequence}</td>
-                          <td className="c-nowrap">
-                            <time dateTime={r.occurredAt}>{formatDateTime(r.occurredAt, 'UTC')} UTC</time>
+                          <td>
+                            <time dateTime={r.occurredAt} className="c-nowrap">
+                              {formatDateTime(r.occurredAt, 'UTC')} UTC
+                            </time>
                             <br />
-                            <span className="c-muted">
+                            <span className="c-muted c-small">
                               <LocalTime iso={r.occurredAt} message="settings.audit.localTime" />
                             </span>
                           </td>
-                          <td>{t('common.person', { name: r.actor.displayName, handle: r.actor.handle })}</td>
+                          <td>
+                            {t('common.person', { name: r.actor.displayName, handle: r.actor.handle })}
+                            <br />
+                            <span className="c-muted c-small c-mono">{r.ip ? t('settings.audit.ipValue', { ip: r.ip }) : t('settings.audit.noIp')}</span>
+                          </td>
                           <td>{actionLabel(r.action)}</td>
                           <td>{target(r.targetType, r.targetId)}</td>
-                          <td>
-                            {changes.length === 0 ? (
-                              <span className="c-muted">—</span>
-                            ) : (
+                        </tr>
+                        {changes.length ? (
+                          <tr className="c-audit-changes">
+                            <td colSpan={5}>
+                              <span className="c-muted c-small">{t('settings.audit.changes')}</span>
                               <ul className="c-diff">
                                 {changes.map((c) => (
                                   <li key={c.field}>
@@ -139,13 +145,12 @@ export default async function AuditLogPage({ params, searchParams }: Props) {
                                   </li>
                                 ))}
                               </ul>
-                            )}
-                          </td>
-                          <td className="c-mono">{r.ip ?? '—'}</td>
-                        </tr>
-                      );
-                    })}
-                  </tbody>
+                            </td>
+                          </tr>
+                        ) : null}
+                      </tbody>
+                    );
+                  })}
                 </table>
               </TableScroller>
             </>
