@@ -57,6 +57,9 @@ export function createRequestContext(identity: Identity): ContextWithCookie {
   };
 }
 
+/** PostgreSQL SQLSTATEs for values of the wrong form: invalid text representation, NUL/invalid bytes, overflow. */
+const malformedValueCodes = new Set(['22P02', '22021', '22003', '22008', '22007', '22001']);
+
 /**
  * The GraphQL transport's error mapper: domain codes become `extensions.code`; anything unexpected is logged
  * and masked so internals never reach a client.
@@ -68,6 +71,12 @@ export function mapError(err: GraphQLError, log: Logger): GraphQLError {
   }
   if (!original || (original instanceof GraphQLError && original.extensions?.code)) return err;
   if (original instanceof GraphQLError) return original;
+  // The database refusing a value's form (not a uuid, a NUL byte, an out-of-range number) is the caller's bad
+  // input, not our failure: say so, without echoing the database's message.
+  const pgCode = (original as { code?: unknown }).code;
+  if (typeof pgCode === 'string' && malformedValueCodes.has(pgCode)) {
+    return new GraphQLError('A value in this request is malformed.', { nodes: err.nodes, path: err.path, extensions: { code: 'BAD_USER_INPUT' } });
+  }
   log.error('unexpected resolver error', { err: original, path: err.path?.join('.') });
   return new GraphQLError('Unexpected error.', { nodes: err.nodes, path: err.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }

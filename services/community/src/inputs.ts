@@ -17,6 +17,9 @@ const joinPolicy = z.enum(['OPEN', 'APPROVAL', 'INVITE']).transform((v) => v.toL
 const joinQuestions = z
   .array(z.string().trim().min(1, 'Questions cannot be empty.').max(300, 'Questions are at most 300 characters.'))
   .max(5, 'Ask at most 5 questions.');
+/** Why a moderator removed, banned or timed someone out: shown to other moderators in the audit log. */
+export const reasonInput = z.object({ reason: z.string().trim().max(500, 'Reasons are at most 500 characters.') });
+
 export const answers = z.array(z.string().trim().max(1000, 'Answers are at most 1000 characters.')).max(5);
 
 export const createCommunityInput = z.object({

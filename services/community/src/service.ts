@@ -2,7 +2,7 @@ import { badInput, type Identity, invalidateCommunityPermissions, isUniqueViolat
 import type { Kysely } from 'kysely';
 import { verifyChain } from './audit.ts';
 import { communityErrors } from './errors.ts';
-import { answers, createCircleInput, createCommunityInput, parse, reservedSlugs, roleName, updateCircleInput, updateCommunityInput } from './inputs.ts';
+import { answers, reasonInput, createCircleInput, createCommunityInput, parse, reservedSlugs, roleName, updateCircleInput, updateCommunityInput } from './inputs.ts';
 import { canSee, effectivePermissions, effectiveRank, type Grants, type Permission, permissions, rank, type Role } from './policy.ts';
 import { type CommunityDb, type CommunityRow, CommunityRepository } from './repo.ts';
 
@@ -542,19 +542,21 @@ export class CommunityService {
     return updated;
   }
 
-  async remove(communityId: string, targetId: string, reason: string, identity: Identity): Promise<boolean> {
+  async remove(communityId: string, targetId: string, rawReason: string, identity: Identity): Promise<boolean> {
+    const { reason } = parse(reasonInput, { reason: rawReason });
     const { userId, grants } = await this.require(communityId, identity, 'manage_members');
     const target = await this.manageable(communityId, grants, targetId);
     await this.repo.transaction(async (trx) => {
       await this.repo.removeMember(trx, communityId, targetId);
-      await this.repo.appendAudit(trx, { communityId, actorId: userId, action: 'member.remove', targetType: 'user', targetId, before: { role: target.role }, after: { reason: reason.slice(0, 500) }, ip: identity.ip });
+      await this.repo.appendAudit(trx, { communityId, actorId: userId, action: 'member.remove', targetType: 'user', targetId, before: { role: target.role }, after: { reason }, ip: identity.ip });
       await this.deps.outbox.write(trx as Kysely<any>, communityTopics.memberRemoved, { communityId, userId: targetId });
     });
     await this.changed(communityId, targetId);
     return true;
   }
 
-  async ban(communityId: string, targetId: string, reason: string, durationSeconds: number | null, identity: Identity) {
+  async ban(communityId: string, targetId: string, rawReason: string, durationSeconds: number | null, identity: Identity) {
+    const { reason } = parse(reasonInput, { reason: rawReason });
     const { userId, grants } = await this.require(communityId, identity, 'manage_members');
     if (durationSeconds !== null && (!Number.isInteger(durationSeconds) || durationSeconds < 60 || durationSeconds > MAX_BAN_S)) throw communityErrors.badDuration('durationSeconds');
     // Non-members can be banned pre-emptively; members only by someone who outranks them.
@@ -564,7 +566,7 @@ export class CommunityService {
     const expiresAt = durationSeconds === null ? null : new Date(Date.now() + durationSeconds * 1000);
     const ban = await this.repo.transaction(async (trx) => {
       if (target) await this.repo.removeMember(trx, communityId, targetId);
-      const ban = await this.repo.upsertBan(trx, { community_id: communityId, user_id: targetId, reason: reason.slice(0, 500), expires_at: expiresAt, banned_by: userId });
+      const ban = await this.repo.upsertBan(trx, { community_id: communityId, user_id: targetId, reason, expires_at: expiresAt, banned_by: userId });
       await this.repo.appendAudit(trx, { communityId, actorId: userId, action: 'member.ban', targetType: 'user', targetId, before: target ? { role: target.role } : null, after: { reason: ban.reason, expiresAt: expiresAt?.toISOString() ?? null }, ip: identity.ip });
       await this.deps.outbox.write(trx as Kysely<any>, communityTopics.memberBanned, { communityId, userId: targetId, expiresAt: expiresAt?.toISOString() ?? null });
       return ban;
@@ -585,13 +587,14 @@ export class CommunityService {
     return lifted;
   }
 
-  async timeout(communityId: string, targetId: string, durationSeconds: number, reason: string, identity: Identity) {
+  async timeout(communityId: string, targetId: string, durationSeconds: number, rawReason: string, identity: Identity) {
+    const { reason } = parse(reasonInput, { reason: rawReason });
     const { userId, grants } = await this.require(communityId, identity, 'moderate_content');
     if (!Number.isInteger(durationSeconds) || durationSeconds < 1 || durationSeconds > MAX_TIMEOUT_S) throw communityErrors.badDuration('durationSeconds');
     await this.manageable(communityId, grants, targetId);
     const until = new Date(Date.now() + durationSeconds * 1000);
     const row = await this.repo.transaction(async (trx) => {
-      const row = await this.repo.setTimeout(trx, communityId, targetId, until, reason.slice(0, 500));
+      const row = await this.repo.setTimeout(trx, communityId, targetId, until, reason);
       await this.repo.appendAudit(trx, { communityId, actorId: userId, action: 'member.timeout', targetType: 'user', targetId, before: null, after: { until: until.toISOString(), reason: row.timeout_reason }, ip: identity.ip });
       await this.deps.outbox.write(trx as Kysely<any>, communityTopics.memberTimedOut, { communityId, userId: targetId, until: until.toISOString() });
       return row;
