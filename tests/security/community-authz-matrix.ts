@@ -246,9 +246,16 @@ export const matrix: Record<string, Operation> = {
   'Query.communityInvites': {
     document: `query($id: ID!) { communityInvites(communityId: $id) { code } }`,
     vars: (t, f) => ({ id: community(t, f.world).id }),
-    // "members who may invite": every member, including a timed-out one (a timeout does not take `invite`).
-    expect: { own: gatedInA(...inA), other: otherNotFound, ...circlesNa },
-    check: (d, _t, f) => (d.communityInvites.some((i: { code: string }) => i.code === f.world.A.inviteCode) ? undefined : 'standing invite missing'),
+    // "members who may invite": every member, including a timed-out one (a timeout does not take `invite`). They
+    // see their own links; people who manage members (moderator and up) see everyone's, the owner's standing one too.
+    // The plain members made no invite in the shared fixture, so their own list is empty.
+    expect: { own: by({ anonymous: U, ...each(['moderator', 'admin', 'owner'], 'ok'), ...each(['member', 'timedOut', 'custom'], 'empty'), rest: F }), other: otherNotFound, ...circlesNa },
+    check: (d, _t, f) => {
+      const seesStanding = d.communityInvites.some((i: { code: string }) => i.code === f.world.A.inviteCode);
+      const manages = f.role === 'moderator' || f.role === 'admin' || f.role === 'owner';
+      if (manages && !seesStanding) return "standing invite missing for a members manager";
+      if (!manages && seesStanding) return "a plain member sees someone else's invite";
+    },
   },
 
   'Query.communityRoles': {
@@ -406,6 +413,14 @@ export const matrix: Record<string, Operation> = {
     // moderate_content: moderators and up (Curator does not moderate).
     expect: { own: gatedInA('moderator', 'admin', 'owner'), other: otherNotFound, ...circlesNa },
     check: (d) => (d.timeoutMember.timedOutUntil ? undefined : 'no timeout set'),
+  },
+
+  'Mutation.clearTimeout': {
+    document: `mutation($c: ID!, $u: ID!) { clearTimeout(communityId: $c, userId: $u) { user { id } timedOutUntil } }`,
+    vars: async (t, f) => ({ c: community(t, f.world).id, u: await f.victimMember(side(t)) }),
+    // Same rights as timing out: moderate_content, and only over members ranked below.
+    expect: { own: gatedInA('moderator', 'admin', 'owner'), other: otherNotFound, ...circlesNa },
+    check: (d) => (d.clearTimeout.timedOutUntil === null ? undefined : 'timeout still set'),
   },
 
   'Mutation.transferOwnership': {

@@ -168,4 +168,10 @@ export const migrations: Migrations = {
       await sql`alter table community.spaces add column image_id uuid, add column image_url text`.execute(db);
     },
   },
+  '0007_request_questions': {
+    async up(db) {
+      // The questions as they were asked, so answers keep their meaning when the owner rewords them later.
+      await sql`alter table community.join_requests add column questions jsonb not null default '[]'`.execute(db);
+    },
+  },
 };

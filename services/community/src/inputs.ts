@@ -50,7 +50,7 @@ export const updateCircleInput = z
   .partial()
   .refine((o) => Object.values(o).some((v) => v !== undefined), 'Nothing to change.');
 
-export const roleName = z.string().trim().min(2, 'Role names are at least 2 characters.').max(40, 'Role names are at most 40 characters.');
+export const roleNameInput = z.object({ name: z.string().trim().min(2, 'Role names are at least 2 characters.').max(40, 'Role names are at most 40 characters.') });
 
 /** Slugs that would collide with app routes. */
 export const reservedSlugs = new Set(['new', 'admin', 'api', 'graphql', 'settings', 'account', 'login', 'signup', 'c', 'communities', 'explore']);

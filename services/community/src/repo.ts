@@ -61,6 +61,7 @@ export interface CommunityTables {
     community_id: string;
     user_id: string;
     answers: unknown;
+    questions: Generated<unknown>;
     status: Generated<'pending' | 'approved' | 'rejected'>;
     decided_by: string | null;
     decided_at: Date | null;
@@ -278,7 +279,7 @@ export class CommunityRepository {
     return trx.updateTable('community.members').set({ role }).where('community_id', '=', communityId).where('user_id', '=', userId).returningAll().executeTakeFirstOrThrow();
   }
 
-  async setTimeout(trx: CommunityDb, communityId: string, userId: string, until: Date, reason: string) {
+  async setTimeout(trx: CommunityDb, communityId: string, userId: string, until: Date | null, reason: string | null) {
     return trx
       .updateTable('community.members')
       .set({ timed_out_until: until, timeout_reason: reason })
@@ -432,8 +433,11 @@ export class CommunityRepository {
     return this.db.selectFrom('community.invites').selectAll().where('code', '=', code).executeTakeFirst();
   }
 
-  invites(communityId: string) {
-    return this.db.selectFrom('community.invites').selectAll().where('community_id', '=', communityId).orderBy('created_at', 'desc').limit(200).execute();
+  /** A community's invite links, newest first; only those one person made when `createdBy` is given. */
+  invites(communityId: string, createdBy?: string) {
+    let q = this.db.selectFrom('community.invites').selectAll().where('community_id', '=', communityId);
+    if (createdBy) q = q.where('created_by', '=', createdBy);
+    return q.orderBy('created_at', 'desc').limit(200).execute();
   }
 
   async revokeInvite(trx: CommunityDb, id: string): Promise<boolean> {
@@ -454,10 +458,10 @@ export class CommunityRepository {
       .executeTakeFirst();
   }
 
-  async insertJoinRequest(trx: CommunityDb, row: { id: string; community_id: string; user_id: string; answers: string[] }) {
+  async insertJoinRequest(trx: CommunityDb, row: { id: string; community_id: string; user_id: string; answers: string[]; questions: string[] }) {
     return trx
       .insertInto('community.join_requests')
-      .values({ ...row, answers: JSON.stringify(row.answers), decided_by: null, decided_at: null })
+      .values({ ...row, answers: JSON.stringify(row.answers), questions: JSON.stringify(row.questions), decided_by: null, decided_at: null })
       .returningAll()
       .executeTakeFirstOrThrow();
   }

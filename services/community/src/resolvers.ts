@@ -48,9 +48,10 @@ const toInvite = (i: { id: string; code: string; expires_at: Date | null; max_us
   createdBy: { id: i.created_by },
   createdAt: i.created_at,
 });
-const toRequest = (r: { id: string; user_id: string; answers: unknown; status: string; created_at: Date; decided_at: Date | null }) => ({
+const toRequest = (r: { id: string; user_id: string; answers: unknown; questions: unknown; status: string; created_at: Date; decided_at: Date | null }) => ({
   id: r.id,
   user: { id: r.user_id },
+  questions: r.questions as string[],
   answers: r.answers as string[],
   status: upper(r.status),
   createdAt: r.created_at,
@@ -81,6 +82,10 @@ export function createCommunityResolvers(svc: CommunityService): Resolvers {
       },
       publicCenter: async (c: { id: string }) => toSpace(await svc.repo.publicCenter(c.id)),
       circles: async (c: { id: string }, _: unknown, ctx: RequestContext) => (await svc.circlesFor(c.id, ctx.identity)).map(toSpace),
+      viewerBan: async (c: { id: string }, _: unknown, ctx: RequestContext) => {
+        const b = await svc.viewerBan(c.id, ctx.identity);
+        return b ? { reason: b.reason, expiresAt: b.expires_at } : null;
+      },
       viewerJoinRequest: async (c: { id: string }, _: unknown, ctx: RequestContext) => {
         const r = await svc.viewerJoinRequest(c.id, ctx.identity);
         return r ? toRequest(r) : null;
@@ -136,6 +141,7 @@ export function createCommunityResolvers(svc: CommunityService): Resolvers {
           action: r.action,
           targetType: r.targetType,
           targetId: r.targetId,
+          targetUser: r.targetType === 'user' ? { id: r.targetId } : null,
           before: r.before === null ? null : JSON.stringify(r.before),
           after: r.after === null ? null : JSON.stringify(r.after),
           ip: r.ip,
@@ -193,6 +199,7 @@ export function createCommunityResolvers(svc: CommunityService): Resolvers {
       joinByInvite: async (_: unknown, a: { code: string }, ctx: RequestContext) => toCommunity(await svc.joinByInvite(a.code, ctx.identity)),
       requestToJoin: async (_: unknown, a: { communityId: string; answers: string[] }, ctx: RequestContext) => toRequest(await svc.requestToJoin(a.communityId, a.answers, ctx.identity)),
       decideJoinRequest: async (_: unknown, a: { id: string; approve: boolean }, ctx: RequestContext) => toRequest(await svc.decideJoinRequest(a.id, a.approve, ctx.identity)),
+      clearTimeout: async (_: unknown, a: { communityId: string; userId: string }, ctx: RequestContext) => toMember(await svc.clearTimeout(a.communityId, a.userId, ctx.identity)),
       transferOwnership: async (_: unknown, a: { communityId: string; userId: string; confirmSlug: string }, ctx: RequestContext) =>
         toCommunity(await svc.transferOwnership(a.communityId, a.userId, a.confirmSlug, ctx.identity)),
     },

@@ -2,7 +2,7 @@ import { badInput, type Identity, invalidateCommunityPermissions, isUniqueViolat
 import type { Kysely } from 'kysely';
 import { verifyChain } from './audit.ts';
 import { communityErrors } from './errors.ts';
-import { answers, reasonInput, createCircleInput, createCommunityInput, parse, reservedSlugs, roleName, updateCircleInput, updateCommunityInput } from './inputs.ts';
+import { answers, reasonInput, createCircleInput, createCommunityInput, parse, reservedSlugs, roleNameInput, updateCircleInput, updateCommunityInput } from './inputs.ts';
 import { canSee, effectivePermissions, effectiveRank, type Grants, type Permission, permissions, rank, type Role } from './policy.ts';
 import { type CommunityDb, type CommunityRow, CommunityRepository } from './repo.ts';
 
@@ -128,7 +128,7 @@ export class CommunityService {
 
   async createRole(communityId: string, rawName: string, perms: string[], identity: Identity) {
     const { userId, grants } = await this.require(communityId, identity, 'manage_roles');
-    const name = parse(roleName, rawName);
+    const { name } = parse(roleNameInput, { name: rawName });
     this.checkGrantable(grants, perms);
     try {
       return await this.repo.transaction(async (trx) => {
@@ -147,7 +147,7 @@ export class CommunityService {
     if (!role) throw communityErrors.notFound();
     const { userId, grants } = await this.require(role.community_id, identity, 'manage_roles');
     const next: { name?: string; permissions?: string[] } = {};
-    if (patch.name) next.name = parse(roleName, patch.name);
+    if (patch.name) next.name = parse(roleNameInput, { name: patch.name }).name;
     if (patch.permissions) {
       this.checkGrantable(grants, patch.permissions);
       next.permissions = [...new Set(patch.permissions)];
@@ -603,6 +603,26 @@ export class CommunityService {
     return row;
   }
 
+  /** Lifts a timeout before it ends. */
+  async clearTimeout(communityId: string, targetId: string, identity: Identity) {
+    const { userId, grants } = await this.require(communityId, identity, 'moderate_content');
+    const target = await this.manageable(communityId, grants, targetId);
+    const row = await this.repo.transaction(async (trx) => {
+      const row = await this.repo.setTimeout(trx, communityId, targetId, null, null);
+      await this.repo.appendAudit(trx, { communityId, actorId: userId, action: 'member.timeout.clear', targetType: 'user', targetId, before: { until: target.timed_out_until?.toISOString() ?? null }, after: null, ip: identity.ip });
+      await this.deps.outbox.write(trx as Kysely<any>, communityTopics.memberTimedOut, { communityId, userId: targetId, until: null });
+      return row;
+    });
+    await this.changed(communityId, targetId);
+    return row;
+  }
+
+  /** The viewer's own active ban here, so the community's page can say why they cannot join. */
+  async viewerBan(communityId: string, identity: Identity) {
+    if (!identity.userId) return null;
+    return (await this.repo.activeBan(communityId, identity.userId)) ?? null;
+  }
+
   async transferOwnership(communityId: string, newOwnerId: string, confirmSlug: string, identity: Identity) {
     const { community, userId, role } = await this.require(communityId, identity, 'manage_community');
     if (role !== 'owner') throw communityErrors.ownerOnly();
@@ -693,9 +713,10 @@ export class CommunityService {
     });
   }
 
+  /** Everyone who may invite sees their own links; people who manage members see (and may revoke) all of them. */
   async invites(communityId: string, identity: Identity) {
-    await this.require(communityId, identity, 'invite');
-    return this.repo.invites(communityId);
+    const { userId, grants } = await this.require(communityId, identity, 'invite');
+    return this.repo.invites(communityId, effectivePermissions(grants).has('manage_members') ? undefined : userId);
   }
 
   async invitePreview(code: string) {
@@ -737,7 +758,7 @@ export class CommunityService {
     const questions = community.join_questions as string[];
     if (given.length < questions.length || given.slice(0, questions.length).some((a) => !a)) throw communityErrors.answersMissing(questions.length);
     try {
-      return await this.repo.transaction((trx) => this.repo.insertJoinRequest(trx, { id: newId(), community_id: communityId, user_id: userId, answers: given.slice(0, questions.length) }));
+      return await this.repo.transaction((trx) => this.repo.insertJoinRequest(trx, { id: newId(), community_id: communityId, user_id: userId, answers: given.slice(0, questions.length), questions }));
     } catch (err) {
       if (isUniqueViolation(err, 'join_requests_one_pending')) throw communityErrors.requestPending();
       throw err;

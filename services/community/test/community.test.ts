@@ -361,6 +361,41 @@ describe.each(modes)('community service (%s)', (mode) => {
     expect(codeOf(await p.gql(`{ communities(after: "nope") { id } }`))).toBe('BAD_USER_INPUT');
   });
 
+  it.runIf(run)('tells banned people why, lifts timeouts early, keeps the questions a request answered, names audit targets, and shows members only their own invites', async () => {
+    const c = (await p.gql(CREATE, { input: { name: 'Gap Fillers', slug: 'gap-fillers', joinPolicy: 'APPROVAL', joinQuestions: ['Why join?'] } }, { token: tokens.olga })).data.createCommunity;
+    await p.gql(`mutation($c: ID!) { requestToJoin(communityId: $c, answers: ["Bread"]) { id } }`, { c: c.id }, { token: tokens.mike });
+    await p.gql(`mutation($id: ID!, $i: UpdateCommunityInput!) { updateCommunity(id: $id, input: $i) { id } }`, { id: c.id, i: { joinQuestions: ['Reworded?'] } }, { token: tokens.olga });
+    const reqs = (await p.gql(`query($c: ID!) { joinRequests(communityId: $c) { id questions answers } }`, { c: c.id }, { token: tokens.olga })).data.joinRequests;
+    expect(reqs).toEqual([{ id: expect.any(String), questions: ['Why join?'], answers: ['Bread'] }]);
+    await p.gql(`mutation($id: ID!) { decideJoinRequest(id: $id, approve: true) { status } }`, { id: reqs[0].id }, { token: tokens.olga });
+
+    const timeout = await p.gql(`mutation($c: ID!, $u: ID!) { timeoutMember(communityId: $c, userId: $u, durationSeconds: 600) { timedOutUntil } }`, { c: c.id, u: ids.mike }, { token: tokens.olga });
+    expect(timeout.data.timeoutMember.timedOutUntil).toBeTruthy();
+    const api = p.host.apis!.community;
+    expect(await api.can({ userId: ids.mike!, permission: 'post', communityId: c.id })).toBe(false);
+    expect(codeOf(await p.gql(`mutation($c: ID!, $u: ID!) { clearTimeout(communityId: $c, userId: $u) { timedOutUntil } }`, { c: c.id, u: ids.olga }, { token: tokens.mike }))).toBe('FORBIDDEN');
+    const cleared = await p.gql(`mutation($c: ID!, $u: ID!) { clearTimeout(communityId: $c, userId: $u) { timedOutUntil } }`, { c: c.id, u: ids.mike }, { token: tokens.olga });
+    expect(cleared.data.clearTimeout.timedOutUntil).toBeNull();
+    expect(await api.can({ userId: ids.mike!, permission: 'post', communityId: c.id })).toBe(true);
+
+    const mine = (await p.gql(`mutation($c: ID!) { createInvite(communityId: $c) { code } }`, { c: c.id }, { token: tokens.mike })).data.createInvite.code;
+    const owners = (await p.gql(`mutation($c: ID!) { createInvite(communityId: $c) { code } }`, { c: c.id }, { token: tokens.olga })).data.createInvite.code;
+    const list = async (who: string) => (await p.gql(`query($c: ID!) { communityInvites(communityId: $c) { code } }`, { c: c.id }, { token: tokens[who] })).data.communityInvites.map((i: { code: string }) => i.code);
+    expect(await list('mike')).toEqual([mine]);
+    expect((await list('olga')).sort()).toEqual([mine, owners].sort());
+
+    const banned = await p.gql(`mutation($c: ID!, $u: ID!) { banMember(communityId: $c, userId: $u, reason: "Spam", durationSeconds: 3600) { expiresAt } }`, { c: c.id, u: ids.mike }, { token: tokens.olga });
+    expect(banned.errors).toBeUndefined();
+    const notice = (await p.gql(`{ community(slug: "gap-fillers") { viewerRole viewerBan { reason expiresAt } } }`, {}, { token: tokens.mike })).data.community;
+    expect(notice).toEqual({ viewerRole: null, viewerBan: { reason: 'Spam', expiresAt: banned.data.banMember.expiresAt } });
+    expect((await p.gql(`{ community(slug: "gap-fillers") { viewerBan { reason } } }`, {}, { token: tokens.nina })).data.community.viewerBan).toBeNull();
+
+    const audit = (await p.gql(`query($c: ID!) { auditLog(communityId: $c, action: "member.ban") { targetUser { handle } } }`, { c: c.id }, { token: tokens.olga })).data.auditLog;
+    expect(audit).toEqual([{ targetUser: { handle: 'mike' } }]);
+    const roleErr = await p.gql(`mutation($c: ID!) { createRole(communityId: $c, name: "x", permissions: []) { id } }`, { c: c.id }, { token: tokens.olga });
+    expect(roleErr.errors![0]!.extensions!.field).toBe('name');
+  });
+
   it.runIf(run)('shows people their own pending request and custom roles in the member directory', async () => {
     const c = (await p.gql(CREATE, { input: { name: 'Waiting Room', slug: 'waiting-room', joinPolicy: 'APPROVAL' } }, { token: tokens.olga })).data.createCommunity;
     const mine = async (who?: string) => (await p.gql(`{ community(slug: "waiting-room") { viewerJoinRequest { status answers } } }`, {}, who ? { token: tokens[who] } : {})).data.community.viewerJoinRequest;
