@@ -11,6 +11,7 @@ import autocannon from 'autocannon';
 import { mean, percentile, round, Samples, startPlatform, waitForWebBuild } from './lib.ts';
 
 export interface HomeOptions {
+  /** Per page run; each floor run takes a quarter of it (the floors answer many times more requests per second). */
   seconds: number;
   warmupSeconds: number;
   connections: number;
@@ -142,10 +143,11 @@ export async function communityHome(opts: HomeOptions) {
     for (const t of ['robots', 'static'] as const) await load(t, targets[t].url, targets[t].expect, 1, opts.connections);
 
     const samples: Record<HomeTarget, Samples> = { page: new Samples(), robots: new Samples(), static: new Samples() };
+    const seconds: Record<HomeTarget, number> = { page: opts.seconds, robots: opts.seconds / 4, static: opts.seconds / 4 };
     const runs: HomeRun[] = [];
     for (let r = 0; r < opts.rounds; r++) {
       for (const t of ['page', 'robots', 'static'] as const) {
-        const run = await load(t, targets[t].url, targets[t].expect, opts.seconds, opts.connections, samples[t]);
+        const run = await load(t, targets[t].url, targets[t].expect, seconds[t], opts.connections, samples[t]);
         runs.push(run);
         opts.say(
           `  ${t.padEnd(6)} ${run.requestsPerSec} req/s  p50 ${run.p50Ms} ms  p99 ${run.p99Ms} ms  max ${run.maxMs} ms` +
@@ -158,8 +160,8 @@ export async function communityHome(opts: HomeOptions) {
       const sorted = samples[t].sorted();
       return {
         requestsPerSec: round(mean(rs.map((r) => r.requestsPerSec))),
+        // Percentiles over every response of every run of this target (this many).
         requests: rs.reduce((a, r) => a + r.requests, 0),
-        // Over every response of every run of this target.
         p50Ms: round(percentile(sorted, 50), 2),
         p90Ms: round(percentile(sorted, 90), 2),
         p99Ms: round(percentile(sorted, 99), 2),
@@ -184,7 +186,7 @@ export async function communityHome(opts: HomeOptions) {
       floors: { robots: '/robots.txt (dynamic Next.js route, no API call)', static: `${asset} (static file)` },
       loadGenerator: 'autocannon 9 in the bench process; percentiles over every response of a target\'s runs',
       connections: opts.connections,
-      secondsPerRun: opts.seconds,
+      secondsPerRun: seconds,
       rounds: opts.rounds,
       warmupSeconds: opts.warmupSeconds,
       runs,

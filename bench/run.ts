@@ -6,8 +6,9 @@
  * measurement failed or a load run saw a bad response (or a wrong answer).
  *
  * Knobs (environment): BENCH_ONLY (comma list of cold, me, permissions, home; default all), BENCH_STARTS (5),
- * BENCH_SECONDS per load run (10; the permission and home sections alternate their targets over two rounds of
- * BENCH_SECONDS / 2 each), BENCH_WARMUP_SECONDS (3), BENCH_PERMISSION_CONCURRENCY (16), BENCH_PERMISSION_MEMBERS
+ * BENCH_SECONDS per load run (10; the permission section alternates its variants over two rounds of BENCH_SECONDS / 2
+ * each, the home section runs the page twice for BENCH_SECONDS and each floor twice for a quarter of it),
+ * BENCH_WARMUP_SECONDS (3), BENCH_PERMISSION_CONCURRENCY (16), BENCH_PERMISSION_MEMBERS
  * (1000), BENCH_HOME_MEMBERS (24), BENCH_WEB_WAIT_SECONDS (60: how long the web sections wait for a web build,
  * since the benchmark never runs `next build` itself).
  */
@@ -175,7 +176,7 @@ const meResult = selected.has('me') ? await section('me throughput', meThroughpu
 const coldResult = selected.has('cold') ? await section('cold start', coldStart) : undefined;
 const homeResult = selected.has('home')
   ? await section('community home', () =>
-      communityHome({ seconds: SECONDS / ROUNDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, rounds: ROUNDS, members: HOME_MEMBERS, webWaitSeconds: WEB_WAIT_SECONDS, scratch, say }),
+      communityHome({ seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, rounds: ROUNDS, members: HOME_MEMBERS, webWaitSeconds: WEB_WAIT_SECONDS, scratch, say }),
     )
   : undefined;
 
