@@ -62,7 +62,7 @@ export async function timeStart(dataDir: string, roles: string, cmd = startComma
   for (const name of ['DATABASE_URL', 'REDIS_URL', 'CIRCLES_CONFIG_FILE', 'GATEWAY_URL', 'SUBGRAPH_URLS']) delete env[name];
 
   const t0 = performance.now();
-  // Its own process group, so SIGTERM reaches npm, scripts/start.mjs and the host alike (as Ctrl-C would).
+  // Its own process group, so a failed start can be killed whole (npm, scripts/start.mjs and the host).
   const child = spawn(cmd.command, cmd.args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const output: string[] = [];
   let startedLogMs: number | undefined;
@@ -113,7 +113,7 @@ export async function timeStart(dataDir: string, roles: string, cmd = startComma
   }
 
   const t1 = performance.now();
-  process.kill(-child.pid!, 'SIGTERM');
+  terminateHost(child.pid!, output.join(''));
   const code = await Promise.race([exited, sleep(30_000, 'timeout' as const, { ref: false })]);
   if (code !== 0) throw fail(`SIGTERM: expected exit code 0, got ${code}`);
   return { readyzMs: round(readyzMs), startedLogMs: round(startedLogMs), hostStartupMs: hostStartupMs ?? null, stopMs: round(performance.now() - t1) };
@@ -389,7 +389,7 @@ export async function startPlatform(dataDir: string): Promise<RunningPlatform> {
     readyMs,
     output: () => output,
     async stop() {
-      kill('SIGTERM');
+      terminateHost(child.pid!, output);
       const code = await Promise.race([exited, sleep(30_000, 'timeout' as const, { ref: false })]);
       if (code === 'timeout') {
         kill('SIGKILL');
@@ -398,4 +398,19 @@ export async function startPlatform(dataDir: string): Promise<RunningPlatform> {
       return code;
     },
   };
+}
+
+/**
+ * Stops a started platform with one SIGTERM to the host process (its pid is in every log line); npm and
+ * scripts/start.mjs then exit with its code. Not to the whole process group: scripts/start.mjs forwards the signal it
+ * gets, so the host would see two, and apps/server/src/main.ts treats a second signal as "force exit" (code 130)
+ * whenever its graceful stop is still running. Falls back to the group when no pid was logged.
+ */
+function terminateHost(groupLeader: number, output: string): void {
+  const pid = Number(/"pid":(\d+)/.exec(output)?.[1]);
+  try {
+    process.kill(pid > 0 ? pid : -groupLeader, 'SIGTERM');
+  } catch {
+    // already gone
+  }
 }
