@@ -5,10 +5,21 @@
  * web server, two floors: `/robots.txt` (a dynamic Next.js route that calls no API) and one of the page's own static
  * scripts (`/_next/static/…`, a file), so the reader sees what the SSR page costs relative to the server itself.
  */
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { gqlClient } from '@circles/testing';
 import autocannon from 'autocannon';
-import { mean, percentile, round, Samples, startPlatform, waitForWebBuild } from './lib.ts';
+import { mean, percentile, repoRoot, round, Samples, startPlatform, waitForWebBuild } from './lib.ts';
+
+/** The web build's id and time, to notice someone rebuilding apps/web under the running server. */
+function buildStamp(): string {
+  const file = path.join(repoRoot, 'apps/web/.next/BUILD_ID');
+  try {
+    return `${readFileSync(file, 'utf8').trim()}@${statSync(file).mtimeMs}`;
+  } catch {
+    return 'none';
+  }
+}
 
 export interface HomeOptions {
   /** Per page run; each floor run takes a quarter of it (the floors answer many times more requests per second). */
@@ -115,6 +126,7 @@ async function load(target: HomeTarget, url: string, expect: (body: string) => b
 export async function communityHome(opts: HomeOptions) {
   const build = await waitForWebBuild(opts.webWaitSeconds, opts.say);
   if (build === 'missing') throw new Error('apps/web has no production build (apps/web/.next/BUILD_ID); run `npm run build -w @circles/web` or `npm start` once, then the benchmark (it never builds the web app itself)');
+  const stampAtStart = buildStamp();
   const platform = await startPlatform(path.join(opts.scratch, 'community-home'));
   opts.say(`community home: started with ${platform.command} in ${platform.readyMs} ms (web build ${build})`);
   try {
@@ -174,12 +186,16 @@ export async function communityHome(opts: HomeOptions) {
     const page = summary('page');
     const robots = summary('robots');
     const staticAsset = summary('static');
-    const valid = runs.every((r) => r.valid);
+    // A `next build` elsewhere in the checkout rewrites .next under the running server (assets vanish, then return).
+    const webBuildChanged = buildStamp() !== stampAtStart;
+    if (webBuildChanged) opts.say('  apps/web/.next was rebuilt during this section (by someone else): figures and any non-2xx are suspect');
+    const valid = runs.every((r) => r.valid) && !webBuildChanged;
     return {
       path: `/c/${SLUG}`,
       visitor: 'anonymous (no cookie)',
       startedWith: platform.command,
       webBuild: build,
+      webBuildChanged,
       readyMs: platform.readyMs,
       fixture: { ...seeded, seededThrough: 'GraphQL at the gateway (sign-up, createCommunity, createCircle, joinCommunity, joinCircle)' },
       pageBytes: Buffer.byteLength(html),
