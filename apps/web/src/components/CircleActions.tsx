@@ -8,6 +8,7 @@ import {
   JoinCircleDocument,
   LeaveCircleDocument,
   RemoveCircleMemberDocument,
+  SetCircleImageDocument,
   type CircleMembersQuery,
   type CircleRole,
   type CommunityMembersQuery,
@@ -17,6 +18,7 @@ import { browserClient } from '@/lib/browser-api';
 import { describeError } from '@/lib/errors';
 import { useAction } from '@/lib/use-action';
 import { Alert, Badge, Button, EmptyState, Notice } from '@/ui';
+import { ImageUploadField, type MediaLimitsView } from './ImageUploadField';
 import { LocalTime } from './LocalTime';
 import { ActionDialog, personLabel, useDialog, useFocusRescue } from './settings/shared';
 
@@ -41,6 +43,26 @@ export function CircleMembership({ circleId, name, member }: { circleId: string;
         {member ? t('circle.leave') : t('circle.join')}
       </Button>
     </div>
+  );
+}
+
+/** For hosts and circle managers: the circle's picture, saved as soon as it is uploaded. */
+export function CircleImageField({ circleId, name, imageUrl, limits }: { circleId: string; name: string; imageUrl: string | null; limits: MediaLimitsView | null }) {
+  if (!limits) return <Alert tone="info">{t('image.unavailable')}</Alert>;
+  const setImage = async (uploadId: string | null) => {
+    await browserClient.request(SetCircleImageDocument, { circleId, uploadId });
+  };
+  return (
+    <ImageUploadField
+      label={t('circle.image')}
+      description={t('circle.imageHint')}
+      purpose="CIRCLE_IMAGE"
+      currentUrl={imageUrl}
+      previewAlt={t('circle.imageAlt', { name })}
+      limits={limits}
+      onUpload={(id) => setImage(id)}
+      onRemove={() => setImage(null)}
+    />
   );
 }
 

@@ -130,11 +130,29 @@ export interface MembershipProps {
   archived: boolean;
   /** When the visitor's own request to join is waiting for a decision: when they sent it. */
   pendingRequestAt?: string | null;
+  /** The visitor's own active ban here: they are told why and until when, and offered no way in. */
+  ban?: BanNoticeView | null;
+}
+
+export interface BanNoticeView {
+  reason: string;
+  /** Null for a permanent ban. */
+  expiresAt: string | null;
+}
+
+/** What a banned person is told about their own ban (the server does not say who banned them, nor does this). */
+export function BanNotice({ ban }: { ban: BanNoticeView }) {
+  return (
+    <Alert tone="warning" title={t('community.banned')}>
+      <p>{ban.reason.trim() ? t('community.banReason', { reason: ban.reason }) : t('community.banNoReason')}</p>
+      <p>{ban.expiresAt ? <LocalTime iso={ban.expiresAt} message="community.banEnds" /> : t('community.banPermanent')}</p>
+    </Alert>
+  );
 }
 
 /** Join, request to join, or leave: whichever the community's join policy and the visitor's membership allow. */
 export function MembershipPanel(props: MembershipProps) {
-  const { communityId, slug, name, joinPolicy, joinQuestions, viewerRole, signedIn, archived, pendingRequestAt } = props;
+  const { communityId, slug, name, joinPolicy, joinQuestions, viewerRole, signedIn, archived, pendingRequestAt, ban } = props;
   const router = useRouter();
   const { pending, error, run } = useAction();
 
@@ -165,6 +183,7 @@ export function MembershipPanel(props: MembershipProps) {
       </div>
     );
   }
+  if (ban) return <BanNotice ban={ban} />;
   if (archived) return <p className="c-muted">{t('community.archived')}</p>;
   if (pendingRequestAt) {
     return (

@@ -3,11 +3,13 @@ import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import { useEffect, useRef } from 'react';
 import { t } from '@/i18n';
+import { CommunityAvatar } from '@/ui';
 
 export interface CommunityLink {
   id: string;
   slug: string;
   name: string;
+  avatarUrl: string | null;
 }
 
 /**
@@ -50,8 +52,9 @@ export function CommunitySwitcher({ communities }: { communities: CommunityLink[
         <ul aria-label={t('nav.myCommunities')}>
           {communities.map((c) => (
             <li key={c.id}>
-              <Link href={`/c/${c.slug}`} aria-current={pathname === `/c/${c.slug}` ? 'page' : undefined}>
-                {c.name}
+              <Link href={`/c/${c.slug}`} className="c-menu__community" aria-current={pathname === `/c/${c.slug}` ? 'page' : undefined}>
+                <CommunityAvatar name={c.name} url={c.avatarUrl} size={24} />
+                <span>{c.name}</span>
               </Link>
             </li>
           ))}

@@ -2,7 +2,6 @@
 import { cache } from 'react';
 import { headers } from 'next/headers';
 import { CommunityPageDocument, MyCommunitiesDocument, type CommunityPageQuery, type MyCommunitiesQuery } from '@circles/client';
-import { t } from '@/i18n';
 import { serverClient } from '@/lib/server-api';
 
 export type CommunityView = NonNullable<CommunityPageQuery['community']>;
@@ -42,8 +41,4 @@ export async function publicBaseUrl(): Promise<string> {
   const host = forwarded('x-forwarded-host') || incoming.get('host') || 'localhost';
   const proto = forwarded('x-forwarded-proto') || 'http';
   return `${proto}://${host}`;
-}
-
-export function memberCountLabel(count: number): string {
-  return count === 1 ? t('community.memberCountOne') : t('community.memberCount', { count });
 }

@@ -1,7 +1,7 @@
 /**
  * Turns API failures into messages people can act on. One place maps every error code the web app expects;
- * validation messages and refusals the server writes for people (BAD_USER_INPUT, WEAK_PASSWORD, FORBIDDEN) are
- * shown as sent.
+ * validation messages and refusals the server writes for people (BAD_USER_INPUT, WEAK_PASSWORD, FORBIDDEN, and
+ * the media route's PAYLOAD_TOO_LARGE and UNSUPPORTED_MEDIA_TYPE) are shown as sent.
  */
 import { ClientError } from '@circles/client';
 import { hasMessage, t } from '@/i18n';
@@ -41,6 +41,10 @@ export function describeError(err: unknown, fieldMap: Record<string, string> = {
       return { message: err.message || t('errors.WEAK_PASSWORD'), field: field ?? fieldMap.password ?? 'password' };
     case 'BAD_USER_INPUT':
       return { message: err.message || t('errors.BAD_USER_INPUT'), field };
+    case 'PAYLOAD_TOO_LARGE':
+    case 'UNSUPPORTED_MEDIA_TYPE':
+      // The media route's refusals say what it accepts ("Images can be at most 10 MB.").
+      return { message: err.message || t(`errors.${err.code}`) };
     case 'FORBIDDEN':
       // Refusals are sentences written for people ("You can only manage members ranked below you.", "You are
       // banned from this community."): which rule said no is what they need to know.
@@ -52,6 +56,7 @@ export function describeError(err: unknown, fieldMap: Record<string, string> = {
     case 'UNAUTHENTICATED':
     case 'CSRF_REJECTED':
     case 'NETWORK_ERROR':
+    case 'ABORTED':
       return { message: t(`errors.${err.code}`) };
     default:
       return { message: t('errors.unknown') };

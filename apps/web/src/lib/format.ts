@@ -41,3 +41,8 @@ export function circleMembersLabel(count: number, access: 'OPEN' | 'APPROVAL' | 
   const accessLabel = t(`access.${access}`);
   return count === 1 ? t('community.circleMembersOne', { access: accessLabel }) : t('community.circleMembers', { count, access: accessLabel });
 }
+
+/** "1 member", "12 members". */
+export function memberCountLabel(count: number): string {
+  return count === 1 ? t('community.memberCountOne') : t('community.memberCount', { count });
+}

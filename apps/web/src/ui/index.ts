@@ -9,3 +9,4 @@ export { Checkbox, SelectField, TextAreaField, TextField, type SelectFieldProps,
 export { Dialog, type DialogProps } from './Dialog';
 export { Notice } from './Notice';
 export { TableScroller } from './Table';
+export { CircleThumb, CommunityAvatar } from './Avatar';

@@ -1,15 +1,32 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { CommunityDirectoryDocument } from '@circles/client';
+import { DirectoryList } from '@/components/DirectoryList';
 import { t } from '@/i18n';
-import { memberCountLabel } from '@/lib/community';
+import { DIRECTORY_PAGE, splitPage } from '@/lib/directory';
+import { looksLikeId } from '@/lib/permissions';
 import { getViewer, serverClient } from '@/lib/server-api';
 import { Card, EmptyState } from '@/ui';
 
-export const metadata: Metadata = { title: t('directory.title'), description: t('directory.lead') };
+type Props = { searchParams: Promise<Record<string, string | string[] | undefined>> };
 
-export default async function DirectoryPage() {
-  const [{ communities }, viewer] = await Promise.all([(await serverClient()).request(CommunityDirectoryDocument, { first: 100 }), getViewer()]);
+/** The cursor from `?after=`: the id of the last community seen. Anything that is not an id means the first page. */
+async function cursor(searchParams: Props['searchParams']): Promise<string | null> {
+  const { after } = await searchParams;
+  return typeof after === 'string' && looksLikeId(after) ? after : null;
+}
+
+export async function generateMetadata({ searchParams }: Props): Promise<Metadata> {
+  const after = await cursor(searchParams);
+  // Later pages are for people following "Load more" without JavaScript; search engines get every community
+  // from the sitemap, so only the first page is indexed.
+  return { title: t('directory.title'), description: t('directory.lead'), ...(after ? { robots: { index: false, follow: true } } : {}) };
+}
+
+export default async function DirectoryPage({ searchParams }: Props) {
+  const after = await cursor(searchParams);
+  const [{ communities }, viewer] = await Promise.all([(await serverClient()).request(CommunityDirectoryDocument, { first: DIRECTORY_PAGE + 1, after }), getViewer()]);
+  const { shown, nextAfter } = splitPage(communities);
   return (
     <div className="c-stack">
       <div className="c-community-head">
@@ -24,23 +41,16 @@ export default async function DirectoryPage() {
         </p>
       </div>
       <Card>
-        {communities.length === 0 ? (
-          <EmptyState>{t('directory.empty')}</EmptyState>
+        {after ? (
+          <p>
+            <Link href="/communities">{t('directory.backToNewest')}</Link>
+          </p>
+        ) : null}
+        {after && shown.length === 0 ? (
+          <EmptyState>{t('directory.noMore')}</EmptyState>
         ) : (
-          <ul className="c-list" aria-label={t('directory.listLabel')}>
-            {communities.map((c) => (
-              <li key={c.id} className="c-entry">
-                <Link href={`/c/${c.slug}`} className="c-entry__title">
-                  {c.name}
-                </Link>
-                {c.description ? <span>{c.description.length > 240 ? `${c.description.slice(0, 239)}…` : c.description}</span> : null}
-                <p className="c-entry__meta">
-                  {memberCountLabel(c.memberCount)} · {t(`joinPolicy.${c.joinPolicy}`)}
-                  {c.viewerRole ? ` · ${t(`role.${c.viewerRole}`)}` : ''}
-                </p>
-              </li>
-            ))}
-          </ul>
+          // Keyed by the cursor: another page of the directory starts a fresh list rather than keeping this one's.
+          <DirectoryList key={after ?? 'newest'} initial={shown} nextAfter={nextAfter} />
         )}
       </Card>
     </div>

@@ -7,7 +7,7 @@ import { CreateCircleDocument, DeleteCircleDocument, UpdateCircleDocument, type 
 import { t } from '@/i18n';
 import { circleMembersLabel } from '@/lib/format';
 import { browserClient } from '@/lib/browser-api';
-import { Badge, Button, Card, Checkbox, EmptyState, Form, Notice, RadioGroup, TextAreaField, TextField, useForm, type FormController, type FormValues } from '@/ui';
+import { Badge, Button, Card, Checkbox, CircleThumb, EmptyState, Form, Notice, RadioGroup, TextAreaField, TextField, useForm, type FormController, type FormValues } from '@/ui';
 import { ActionDialog, useDialog, useFocusRescue } from './shared';
 
 const ACCESS: CircleAccess[] = ['OPEN', 'APPROVAL', 'INVITE', 'PAID'];
@@ -59,19 +59,22 @@ export function CircleManager({ communityId, slug, circles, archived }: { commun
   return (
     <div className="c-stack">
       <Notice message={notice} />
-      <Card title={t('settings.circles.listTitle')}>
+      <Card title={t('settings.circles.listTitle')} description={<p>{t('settings.circles.imageHint')}</p>}>
         {circles.length === 0 ? (
           <EmptyState>{t('community.circlesEmpty')}</EmptyState>
         ) : (
           <ul ref={listRef} tabIndex={-1} className="c-list" aria-label={t('settings.circles.listTitle')}>
             {circles.map((c) => (
               <li key={c.id} className="c-row-between" data-testid="circle">
-                <div className="c-entry">
-                  <span className="c-entry__title">
-                    <Link href={`/c/${slug}/circles/${c.id}`}>{c.name}</Link> {c.hidden ? <Badge>{t('community.circleHidden')}</Badge> : null}
-                  </span>
-                  {c.description ? <span>{c.description}</span> : null}
-                  <p className="c-entry__meta">{circleMembersLabel(c.memberCount, c.access)}</p>
+                <div className="c-media-row">
+                  {c.imageUrl ? <CircleThumb url={c.imageUrl} /> : null}
+                  <div className="c-entry">
+                    <span className="c-entry__title">
+                      <Link href={`/c/${slug}/circles/${c.id}`}>{c.name}</Link> {c.hidden ? <Badge>{t('community.circleHidden')}</Badge> : null}
+                    </span>
+                    {c.description ? <span>{c.description}</span> : null}
+                    <p className="c-entry__meta">{circleMembersLabel(c.memberCount, c.access)}</p>
+                  </div>
                 </div>
                 {archived ? null : (
                   <div className="c-actions">

@@ -1,22 +1,28 @@
 'use client';
-/** Settings → General: the community's details, and the owner's archive, delete and transfer actions. */
+/** Settings → General: the community's images and details, and the owner's archive, delete and transfer actions. */
 import { useRouter } from 'next/navigation';
-import { useCallback, useRef, useState } from 'react';
+import { useCallback, useId, useRef, useState } from 'react';
 import {
   ArchiveCommunityDocument,
+  ClientError,
+  CommunityMembersDocument,
   DeleteCommunityDocument,
+  SetCommunityImageDocument,
   TransferOwnershipDocument,
   UnarchiveCommunityDocument,
   UpdateCommunityDocument,
+  type CommunityImageKind,
   type CommunityVisibility,
   type JoinPolicy,
 } from '@circles/client';
+import { ImageUploadField, type MediaLimitsView } from '@/components/ImageUploadField';
 import { t } from '@/i18n';
 import { browserClient } from '@/lib/browser-api';
+import { describeError } from '@/lib/errors';
 import { go } from '@/lib/navigation';
 import { useAction } from '@/lib/use-action';
-import { Alert, Button, Card, Form, Notice, RadioGroup, SelectField, TextAreaField, TextField, useForm, type FormValues } from '@/ui';
-import { ActionDialog, useDialog } from './shared';
+import { Alert, Button, Card, Form, Notice, RadioGroup, TextAreaField, TextField, useForm, type FormController, type FormValues } from '@/ui';
+import { ActionDialog, personLabel, useDialog } from './shared';
 
 const VISIBILITIES: CommunityVisibility[] = ['LISTED', 'UNLISTED', 'PRIVATE'];
 const JOIN_POLICIES: JoinPolicy[] = ['OPEN', 'APPROVAL', 'INVITE'];
@@ -33,6 +39,43 @@ export interface CommunityDetails {
   joinPolicy: JoinPolicy;
   joinQuestions: string[];
   archived: boolean;
+}
+
+/**
+ * The avatar and the banner. Each is saved the moment its upload is attached (no Save button), so they sit apart
+ * from the details form.
+ */
+export function CommunityImages({ communityId, name, avatarUrl, bannerUrl, limits, archived }: { communityId: string; name: string; avatarUrl: string | null; bannerUrl: string | null; limits: MediaLimitsView | null; archived: boolean }) {
+  const setImage = async (kind: CommunityImageKind, uploadId: string | null) => {
+    await browserClient.request(SetCommunityImageDocument, { communityId, kind, uploadId });
+  };
+  if (!limits) return <Alert tone="info">{t('image.unavailable')}</Alert>;
+  return (
+    <div className="c-stack">
+      <ImageUploadField
+        label={t('settings.general.avatar')}
+        description={t('settings.general.avatarHint')}
+        purpose="COMMUNITY_AVATAR"
+        currentUrl={avatarUrl}
+        previewAlt={t('settings.general.avatarAlt', { name })}
+        limits={limits}
+        onUpload={(id) => setImage('AVATAR', id)}
+        onRemove={() => setImage('AVATAR', null)}
+        disabled={archived}
+      />
+      <ImageUploadField
+        label={t('settings.general.banner')}
+        description={t('settings.general.bannerHint')}
+        purpose="COMMUNITY_BANNER"
+        currentUrl={bannerUrl}
+        previewAlt={t('settings.general.bannerAlt', { name })}
+        limits={limits}
+        onUpload={(id) => setImage('BANNER', id)}
+        onRemove={() => setImage('BANNER', null)}
+        disabled={archived}
+      />
+    </div>
+  );
 }
 
 let nextQuestionKey = 0;
@@ -160,14 +203,14 @@ export interface OwnerZoneProps {
   slug: string;
   name: string;
   archived: boolean;
-  /** Members who could become the owner. */
-  members: { id: string; label: string }[];
+  /** Whether anyone but the owner is a member (someone who could become the owner). */
+  hasOtherMembers: boolean;
 }
 
 type OwnerDialog = 'transfer' | 'archive' | 'delete';
 
 /** Owner only: hand the community over, archive or unarchive it, delete it. Each asks for the address typed out. */
-export function OwnerZone({ communityId, slug, name, archived, members }: OwnerZoneProps) {
+export function OwnerZone({ communityId, slug, name, archived, hasOtherMembers }: OwnerZoneProps) {
   const router = useRouter();
   const dialog = useDialog<OwnerDialog>();
   const [notice, setNotice] = useState<string>();
@@ -194,7 +237,7 @@ export function OwnerZone({ communityId, slug, name, archived, members }: OwnerZ
             <h3>{t('settings.owner.transfer')}</h3>
             <p className="c-muted">{t('settings.owner.transferHint')}</p>
           </div>
-          <Button variant="secondary" disabled={members.length === 0} onClick={() => dialog.open('transfer')}>
+          <Button variant="secondary" disabled={!hasOtherMembers} onClick={() => dialog.open('transfer')}>
             {t('settings.owner.transfer')}
           </Button>
         </div>
@@ -242,13 +285,15 @@ export function OwnerZone({ communityId, slug, name, archived, members }: OwnerZ
         submitLabel={t('settings.owner.transfer')}
         variant="danger"
         action={async (v) => {
-          await browserClient.request(TransferOwnershipDocument, { communityId, userId: v.userId ?? '', confirmSlug: v.confirmSlug ?? '' });
+          // Nobody picked: said on the choice, or above the form before any search (a radio group has no "required").
+          if (!v.userId) throw new ClientError({ code: 'BAD_USER_INPUT', message: t('settings.owner.pickNewOwner'), field: 'userId' });
+          await browserClient.request(TransferOwnershipDocument, { communityId, userId: v.userId, confirmSlug: v.confirmSlug ?? '' });
           return go(`/c/${slug}`);
         }}
       >
         {(form) => (
           <>
-            <SelectField name="userId" label={t('settings.owner.newOwner')} required options={members.map((m) => ({ value: m.id, label: m.label }))} {...form.fieldState('userId')} />
+            <NewOwnerPicker communityId={communityId} form={form} />
             {confirmField(form)}
           </>
         )}
@@ -284,5 +329,76 @@ export function OwnerZone({ communityId, slug, name, archived, members }: OwnerZ
         {confirmField}
       </ActionDialog>
     </Card>
+  );
+}
+
+/**
+ * Finds the new owner among the members by name or handle (any community size), then offers the matches as a
+ * choice. The search field has no name, so only the chosen person is submitted; Enter in it searches rather than
+ * submitting the transfer.
+ */
+function NewOwnerPicker({ communityId, form }: { communityId: string; form: FormController }) {
+  const id = useId();
+  const [query, setQuery] = useState('');
+  const [results, setResults] = useState<{ id: string; label: string }[] | null>(null);
+  const [searched, setSearched] = useState('');
+  const [searching, setSearching] = useState(false);
+  const [error, setError] = useState<string>();
+
+  const search = async () => {
+    if (searching) return;
+    const q = query.trim();
+    setSearching(true);
+    setError(undefined);
+    try {
+      const { communityMembers } = await browserClient.request(CommunityMembersDocument, { communityId, search: q || null, first: 20 });
+      setResults(communityMembers.filter((m) => m.role !== 'OWNER').map((m) => ({ id: m.user.id, label: personLabel(m.user) })));
+      setSearched(q);
+    } catch (err) {
+      setError(describeError(err).message);
+    } finally {
+      setSearching(false);
+    }
+  };
+
+  return (
+    <div className="c-stack">
+      <div className="c-search">
+        <div className="c-field">
+          <label htmlFor={`${id}-search`} className="c-field__label">
+            {t('settings.owner.findMember')}
+          </label>
+          <p id={`${id}-hint`} className="c-field__description">
+            {t('settings.owner.findMemberHint')}
+          </p>
+          <input
+            id={`${id}-search`}
+            type="search"
+            className="c-field__input"
+            value={query}
+            maxLength={64}
+            autoComplete="off"
+            aria-describedby={`${id}-hint`}
+            onChange={(e) => setQuery(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key !== 'Enter') return;
+              e.preventDefault();
+              void search();
+            }}
+          />
+        </div>
+        <Button variant="secondary" pending={searching} onClick={() => void search()}>
+          {t('members.submit')}
+        </Button>
+      </div>
+      {error ? <Alert tone="error">{error}</Alert> : null}
+      {/* The number found is announced when a search finishes. */}
+      <p role="status" className="c-muted">
+        {results === null ? '' : results.length === 0 ? (searched ? t('settings.owner.noMatch', { query: searched }) : t('settings.owner.nobody')) : results.length === 1 ? t('settings.owner.foundOne') : t('settings.owner.found', { count: results.length })}
+      </p>
+      {results && results.length > 0 ? (
+        <RadioGroup name="userId" legend={t('settings.owner.newOwner')} options={results.map((r) => ({ value: r.id, label: r.label }))} error={form.fieldState('userId').error} />
+      ) : null}
+    </div>
   );
 }

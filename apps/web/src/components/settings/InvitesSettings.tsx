@@ -85,22 +85,26 @@ export function InviteCreator({ communityId, joinBase }: { communityId: string; 
 export type InviteStatus = 'active' | 'expired' | 'usedUp' | 'revoked';
 type Invite = CommunityInvitesQuery['communityInvites'][number] & { status: InviteStatus };
 
-export function InviteList({ invites, joinBase, viewerId, canRevokeAny }: { invites: Invite[]; joinBase: string; viewerId: string; canRevokeAny: boolean }) {
+/**
+ * @param seesAll the viewer manages members: the list holds everyone's links and they may revoke any; otherwise it
+ *   holds only their own.
+ */
+export function InviteList({ invites, joinBase, viewerId, seesAll, label }: { invites: Invite[]; joinBase: string; viewerId: string; seesAll: boolean; label: string }) {
   const router = useRouter();
   const { pending, error, run } = useAction();
   const [busyId, setBusyId] = useState<string>();
   const [notice, setNotice] = useState<string>();
   const listRef = useRef<HTMLUListElement>(null);
   useFocusRescue(listRef, invites);
-  if (invites.length === 0) return <EmptyState>{t('settings.invites.empty')}</EmptyState>;
+  if (invites.length === 0) return <EmptyState>{seesAll ? t('settings.invites.empty') : t('settings.invites.emptyOwn')}</EmptyState>;
   return (
     <div className="c-stack">
       <Notice message={notice} />
       {error ? <Alert tone="error">{error}</Alert> : null}
-      <ul ref={listRef} tabIndex={-1} className="c-list" aria-label={t('settings.invites.listTitle')} aria-busy={pending}>
+      <ul ref={listRef} tabIndex={-1} className="c-list" aria-label={label} aria-busy={pending}>
         {invites.map((invite) => {
           const link = `${joinBase}${invite.code}`;
-          const mayRevoke = invite.status === 'active' && (canRevokeAny || invite.createdBy.id === viewerId);
+          const mayRevoke = invite.status === 'active' && (seesAll || invite.createdBy.id === viewerId);
           return (
             <li key={invite.id} className="c-row-between" data-testid="invite">
               <div className="c-entry">
@@ -109,8 +113,9 @@ export function InviteList({ invites, joinBase, viewerId, canRevokeAny }: { invi
                 </span>
                 <p className="c-entry__meta">
                   {invite.maxUses === null ? t('settings.invites.usedUnlimited', { uses: invite.uses }) : t('settings.invites.usedOf', { uses: invite.uses, max: invite.maxUses })} ·{' '}
-                  {invite.expiresAt ? <LocalTime iso={invite.expiresAt} message={invite.status === 'expired' ? 'settings.invites.expired' : 'settings.invites.expires'} /> : t('settings.invites.neverExpires')} ·{' '}
-                  {t('settings.invites.createdBy', { name: personLabel(invite.createdBy) })}
+                  {invite.expiresAt ? <LocalTime iso={invite.expiresAt} message={invite.status === 'expired' ? 'settings.invites.expired' : 'settings.invites.expires'} /> : t('settings.invites.neverExpires')}
+                  {/* Whose link it is matters only in the list of everyone's. */}
+                  {seesAll ? ` · ${t('settings.invites.createdBy', { name: personLabel(invite.createdBy) })}` : null}
                 </p>
               </div>
               <div className="c-actions">

@@ -12,6 +12,10 @@ import { personLabel, useFocusRescue } from './shared';
 
 type Request = JoinRequestsQuery['joinRequests'][number];
 
+/**
+ * @param questions the community's current questions: shown only for requests that do not carry the questions
+ *   they were asked (the server keeps them with each request now).
+ */
 export function JoinRequestList({ status, requests, questions, emptyMessage, label }: { status: JoinRequestStatus; requests: Request[]; questions: string[]; emptyMessage: string; label: string }) {
   const router = useRouter();
   const { pending, error, run } = useAction();
@@ -41,6 +45,8 @@ export function JoinRequestList({ status, requests, questions, emptyMessage, lab
         <ul ref={listRef} tabIndex={-1} className="c-list" aria-label={label} aria-busy={pending}>
           {requests.map((r) => {
             const name = personLabel(r.user);
+            // The questions as this person was asked them; they may have been edited since.
+            const asked = r.questions.length ? r.questions : questions;
             return (
               <li key={r.id} className="c-stack" data-testid="join-request">
                 <div className="c-row-between">
@@ -85,8 +91,8 @@ export function JoinRequestList({ status, requests, questions, emptyMessage, lab
                   <dl className="c-qa">
                     {r.answers.map((answer, i) => (
                       <div key={i}>
-                        {/* The questions may have changed since the request: fall back to its number. */}
-                        <dt>{questions[i] ?? t('settings.general.question', { number: i + 1 })}</dt>
+                        {/* A question that cannot be found any more is named by its number. */}
+                        <dt>{asked[i] ?? t('settings.general.question', { number: i + 1 })}</dt>
                         <dd>{answer || t('settings.requests.noAnswer')}</dd>
                       </div>
                     ))}

@@ -5,6 +5,7 @@ import { useRef, useState } from 'react';
 import {
   AssignRoleDocument,
   BanMemberDocument,
+  ClearMemberTimeoutDocument,
   RemoveMemberDocument,
   SetMemberRoleDocument,
   TimeoutMemberDocument,
@@ -17,7 +18,8 @@ import { LocalTime } from '@/components/LocalTime';
 import { t } from '@/i18n';
 import { browserClient } from '@/lib/browser-api';
 import { grantableRoles } from '@/lib/permissions';
-import { Badge, Button, Checkbox, EmptyState, Notice, SelectField, TextAreaField } from '@/ui';
+import { useAction } from '@/lib/use-action';
+import { Alert, Badge, Button, Checkbox, EmptyState, Notice, SelectField, TextAreaField } from '@/ui';
 import { ActionDialog, personLabel, useDialog, useFocusRescue } from './shared';
 
 type Member = SettingsMembersQuery['communityMembers'][number] & { rank: number };
@@ -59,6 +61,18 @@ export function MemberModeration({ communityId, viewerId, viewerRole, viewerRank
   useFocusRescue(listRef, members);
   const can = (p: string) => viewerPermissions.includes(p);
   const assignable = grantableRoles(viewerRole);
+  // Lifting a timeout takes nothing away from anyone, so it needs no confirming dialog.
+  const lift = useAction();
+  const [liftingId, setLiftingId] = useState<string>();
+  const liftTimeout = (m: Member) => {
+    setLiftingId(m.user.id);
+    setNotice(undefined);
+    lift.run(async () => {
+      await browserClient.request(ClearMemberTimeoutDocument, { communityId, userId: m.user.id });
+      setNotice(t('settings.members.timeoutLifted', { name: personLabel(m.user) }));
+      router.refresh();
+    });
+  };
 
   const current = members.find((m) => dialog.openId?.endsWith(`:${m.user.id}`));
   const action = dialog.openId?.split(':')[0] as Action | undefined;
@@ -72,6 +86,7 @@ export function MemberModeration({ communityId, viewerId, viewerRole, viewerRank
   return (
     <div className="c-stack">
       <Notice message={notice} />
+      {lift.error ? <Alert tone="error">{lift.error}</Alert> : null}
       {members.length === 0 ? (
         <EmptyState>{emptyMessage}</EmptyState>
       ) : (
@@ -84,6 +99,8 @@ export function MemberModeration({ communityId, viewerId, viewerRole, viewerRank
             if (manageable && can('moderate_content')) actions.push({ action: 'timeout', label: t('settings.members.timeout'), variant: 'secondary' });
             if (manageable && can('manage_members')) actions.push({ action: 'remove', label: t('settings.members.remove'), variant: 'danger' });
             if (manageable && can('manage_members')) actions.push({ action: 'ban', label: t('settings.members.ban'), variant: 'danger' });
+            // Same rights as timing out (the server checks rank and permission again).
+            const canLift = manageable && can('moderate_content') && m.timedOutUntil !== null;
             return (
               <li key={m.user.id} className="c-row-between" data-testid="member">
                 <div className="c-entry">
@@ -105,8 +122,19 @@ export function MemberModeration({ communityId, viewerId, viewerRole, viewerRank
                     ) : null}
                   </p>
                 </div>
-                {actions.length ? (
+                {actions.length || canLift ? (
                   <div className="c-actions">
+                    {canLift ? (
+                      <Button
+                        variant="secondary"
+                        pending={lift.pending && liftingId === m.user.id}
+                        disabled={lift.pending && liftingId !== m.user.id}
+                        aria-label={`${t('settings.members.liftTimeout')}: ${personLabel(m.user)}`}
+                        onClick={() => liftTimeout(m)}
+                      >
+                        {t('settings.members.liftTimeout')}
+                      </Button>
+                    ) : null}
                     {actions.map((a) => (
                       <Button key={a.action} variant={a.variant} aria-label={`${a.label}: ${personLabel(m.user)}`} onClick={() => dialog.open(`${a.action}:${m.user.id}`)}>
                         {a.label}

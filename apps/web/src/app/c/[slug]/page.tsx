@@ -3,12 +3,13 @@ import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { MembershipPanel } from '@/components/CommunityActions';
 import { t } from '@/i18n';
-import { circleMembersLabel } from '@/lib/format';
-import { loadCommunity, memberCountLabel, publicBaseUrl, type CommunityView } from '@/lib/community';
+import { circleMembersLabel, memberCountLabel } from '@/lib/format';
+import { loadCommunity, publicBaseUrl, type CommunityView } from '@/lib/community';
+import { absoluteUrl, IMAGE_SIZES } from '@/lib/images';
 import { managesSomething } from '@/lib/permissions';
 import { getViewer } from '@/lib/server-api';
 import { loadPermissions } from '@/lib/settings';
-import { Badge, Card, EmptyState } from '@/ui';
+import { Badge, Card, CircleThumb, CommunityAvatar, EmptyState } from '@/ui';
 
 type Params = { params: Promise<{ slug: string }> };
 
@@ -19,30 +20,40 @@ function summary(community: CommunityView): string {
   return text.length > 200 ? `${text.slice(0, 199)}…` : text;
 }
 
+/** The picture link previews show: the banner (wide, as previews are), else the avatar; absolute, as OpenGraph needs. */
+function previewImage(community: CommunityView, base: string) {
+  if (community.bannerUrl) return { url: absoluteUrl(base, community.bannerUrl), ...IMAGE_SIZES.COMMUNITY_BANNER.main, alt: t('community.bannerAlt', { name: community.name }) };
+  if (community.avatarUrl) return { url: absoluteUrl(base, community.avatarUrl), ...IMAGE_SIZES.COMMUNITY_AVATAR.main, alt: t('community.avatarAlt', { name: community.name }) };
+  return null;
+}
+
 export async function generateMetadata({ params }: Params): Promise<Metadata> {
   const { slug } = await params;
   const community = await loadCommunity(slug);
   if (!community) notFound();
-  const url = `${await publicBaseUrl()}/c/${community.slug}`;
+  const base = await publicBaseUrl();
+  const url = `${base}/c/${community.slug}`;
   const description = summary(community);
+  const image = previewImage(community, base);
   return {
     title: community.name,
     description,
     alternates: { canonical: url },
-    openGraph: { title: community.name, description, type: 'website', url, siteName: t('app.name') },
+    openGraph: { title: community.name, description, type: 'website', url, siteName: t('app.name'), ...(image ? { images: [image] } : {}) },
     // Only listed communities belong in search engines; an unlisted one is shared by link, a private one is for members.
     robots: community.visibility === 'LISTED' ? undefined : { index: false, follow: false },
   };
 }
 
 /** schema.org data for search engines; `<` is escaped so a description cannot close the script element. */
-function JsonLd({ community, url }: { community: CommunityView; url: string }) {
+function JsonLd({ community, url, base }: { community: CommunityView; url: string; base: string }) {
   const data = {
     '@context': 'https://schema.org',
     '@type': 'Organization',
     name: community.name,
     description: community.description || undefined,
     url,
+    logo: community.avatarUrl ? absoluteUrl(base, community.avatarUrl) : undefined,
     foundingDate: community.createdAt,
     interactionStatistic: {
       '@type': 'InteractionCounter',
@@ -59,24 +70,33 @@ export default async function CommunityPage({ params }: Params) {
   const { slug } = await params;
   const [community, viewer] = await Promise.all([loadCommunity(slug), getViewer()]);
   if (!community) notFound();
-  const url = `${await publicBaseUrl()}/c/${community.slug}`;
+  const base = await publicBaseUrl();
+  const url = `${base}/c/${community.slug}`;
   const circles = community.circles;
   const permissions = community.viewerRole ? await loadPermissions(community.id) : [];
+  const banner = IMAGE_SIZES.COMMUNITY_BANNER.main;
   return (
     <div className="c-stack">
-      {community.visibility === 'PRIVATE' ? null : <JsonLd community={community} url={url} />}
-      <Card>
+      {community.visibility === 'PRIVATE' ? null : <JsonLd community={community} url={url} base={base} />}
+      <Card className={community.bannerUrl ? 'c-card--banner' : undefined}>
+        {/* Decoration at the top of the page; the name below says whose it is. */}
+        {community.bannerUrl ? <img className="c-banner" src={community.bannerUrl} alt="" width={banner.width} height={banner.height} fetchPriority="high" data-testid="community-banner" /> : null}
         <div className="c-community-head">
-          <div>
-            <h1>
-              {community.name}{' '}
-              {community.visibility === 'LISTED' ? null : <Badge>{t(community.visibility === 'PRIVATE' ? 'community.private' : 'community.unlisted')}</Badge>}
-            </h1>
-            <p className="c-community-head__meta">
-              {/* The member directory is for members; others see how many there are. */}
-              {community.viewerRole ? <Link href={`/c/${community.slug}/members`}>{memberCountLabel(community.memberCount)}</Link> : memberCountLabel(community.memberCount)} ·{' '}
-              {t('community.ownedBy', { name: community.owner.displayName })}
-            </p>
+          <div className="c-community-title">
+            <span data-testid="community-avatar">
+              <CommunityAvatar name={community.name} url={community.avatarUrl} size={72} lazy={false} />
+            </span>
+            <div>
+              <h1>
+                {community.name}{' '}
+                {community.visibility === 'LISTED' ? null : <Badge>{t(community.visibility === 'PRIVATE' ? 'community.private' : 'community.unlisted')}</Badge>}
+              </h1>
+              <p className="c-community-head__meta">
+                {/* The member directory is for members; others see how many there are. */}
+                {community.viewerRole ? <Link href={`/c/${community.slug}/members`}>{memberCountLabel(community.memberCount)}</Link> : memberCountLabel(community.memberCount)} ·{' '}
+                {t('community.ownedBy', { name: community.owner.displayName })}
+              </p>
+            </div>
           </div>
           <div data-testid="membership">
             <MembershipPanel
@@ -89,6 +109,7 @@ export default async function CommunityPage({ params }: Params) {
               signedIn={viewer !== null}
               archived={community.archived}
               pendingRequestAt={community.viewerJoinRequest?.status === 'PENDING' ? community.viewerJoinRequest.createdAt : null}
+              ban={community.viewerBan}
             />
             {managesSomething(permissions) || permissions.includes('invite') ? (
               <p className="c-row c-after-form">
@@ -116,13 +137,16 @@ export default async function CommunityPage({ params }: Params) {
         ) : (
           <ul className="c-list" aria-label={t('community.circles')}>
             {circles.map((circle) => (
-              <li key={circle.id} className="c-entry">
-                <span className="c-entry__title">
-                  <Link href={`/c/${community.slug}/circles/${circle.id}`}>{circle.name}</Link> {circle.hidden ? <Badge>{t('community.circleHidden')}</Badge> : null}{' '}
-                  {circle.viewerIsMember ? <Badge tone="success">{t('community.circleJoined')}</Badge> : null}
-                </span>
-                {circle.description ? <span>{circle.description}</span> : null}
-                <p className="c-entry__meta">{circleMembersLabel(circle.memberCount, circle.access)}</p>
+              <li key={circle.id} className="c-media-row" data-testid="circle-card">
+                {circle.imageUrl ? <CircleThumb url={circle.imageUrl} /> : null}
+                <div className="c-entry">
+                  <span className="c-entry__title">
+                    <Link href={`/c/${community.slug}/circles/${circle.id}`}>{circle.name}</Link> {circle.hidden ? <Badge>{t('community.circleHidden')}</Badge> : null}{' '}
+                    {circle.viewerIsMember ? <Badge tone="success">{t('community.circleJoined')}</Badge> : null}
+                  </span>
+                  {circle.description ? <span>{circle.description}</span> : null}
+                  <p className="c-entry__meta">{circleMembersLabel(circle.memberCount, circle.access)}</p>
+                </div>
               </li>
             ))}
           </ul>

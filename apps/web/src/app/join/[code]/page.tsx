@@ -1,9 +1,9 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { InvitePreviewDocument } from '@circles/client';
-import { AcceptInviteButton } from '@/components/CommunityActions';
+import { AcceptInviteButton, BanNotice } from '@/components/CommunityActions';
 import { t } from '@/i18n';
-import { loadMyCommunities } from '@/lib/community';
+import { loadCommunity, loadMyCommunities } from '@/lib/community';
 import { getViewer, serverClient } from '@/lib/server-api';
 import { Alert, Card } from '@/ui';
 
@@ -26,6 +26,10 @@ export default async function InvitePage({ params }: { params: Promise<{ code: s
     );
   }
   const alreadyMember = viewer ? (await loadMyCommunities()).some((c) => c.id === preview.communityId) : false;
+  // A banned person is told so instead of being offered a button the server would refuse. The preview does not
+  // carry the ban; the community does, when the visitor may see it (a private one stays closed to them, and then
+  // the refusal on pressing Join says it instead).
+  const ban = viewer && !alreadyMember ? ((await loadCommunity(preview.slug))?.viewerBan ?? null) : null;
   const next = encodeURIComponent(`/join/${code}`);
   return (
     <div className="c-narrow">
@@ -37,6 +41,8 @@ export default async function InvitePage({ params }: { params: Promise<{ code: s
             <Link href={`/c/${preview.slug}`} className="c-button c-button--primary">
               {t('invite.alreadyMember', { name: preview.name })}
             </Link>
+          ) : ban ? (
+            <BanNotice ban={ban} />
           ) : viewer ? (
             <AcceptInviteButton code={code} name={preview.name} />
           ) : (

@@ -3,10 +3,12 @@ import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { cache } from 'react';
 import { CircleMembersDocument, CirclePageDocument, ClientError, type CircleMembersQuery } from '@circles/client';
-import { CircleMemberList, CircleMembership } from '@/components/CircleActions';
+import { CircleImageField, CircleMemberList, CircleMembership } from '@/components/CircleActions';
 import { t } from '@/i18n';
 import { circleMembersLabel } from '@/lib/format';
-import { loadCommunity, type CommunityView } from '@/lib/community';
+import { loadCommunity, publicBaseUrl, type CommunityView } from '@/lib/community';
+import { absoluteUrl, IMAGE_SIZES } from '@/lib/images';
+import { loadMediaLimits } from '@/lib/media';
 import { looksLikeId } from '@/lib/permissions';
 import { getViewer, serverClient } from '@/lib/server-api';
 import { loadPermissions } from '@/lib/settings';
@@ -32,9 +34,11 @@ export async function generateMetadata({ params }: Params): Promise<Metadata> {
   const found = await loadCircle(slug, circleId);
   if (!found) notFound();
   const { community, circle } = found;
+  const image = circle.imageUrl ? { url: absoluteUrl(await publicBaseUrl(), circle.imageUrl), ...IMAGE_SIZES.CIRCLE_IMAGE.main, alt: t('circle.imageAlt', { name: circle.name }) } : null;
   return {
     title: t('circle.title', { name: circle.name, community: community.name }),
     description: circle.description || undefined,
+    ...(image ? { openGraph: { title: circle.name, images: [image] } } : {}),
     robots: circle.hidden || community.visibility !== 'LISTED' ? { index: false, follow: false } : undefined,
   };
 }
@@ -65,6 +69,8 @@ export default async function CirclePage({ params }: Params) {
   const isHost = Boolean(viewer && members?.some((m) => m.user.id === viewer.user.id && m.role === 'HOST'));
   const managesCircles = permissions.includes('manage_circles');
   const canManage = !community.archived && (isHost || managesCircles);
+  const limits = canManage ? await loadMediaLimits() : null;
+  const image = IMAGE_SIZES.CIRCLE_IMAGE.main;
 
   return (
     <div className="c-stack">
@@ -72,6 +78,8 @@ export default async function CirclePage({ params }: Params) {
         <Link href={`/c/${community.slug}`}>← {t('community.back', { name: community.name })}</Link>
       </p>
       <Card>
+        {/* Decoration beside the name, which says what it is. */}
+        {circle.imageUrl ? <img className="c-circle-image" src={circle.imageUrl} alt="" width={image.width} height={image.height} fetchPriority="high" data-testid="circle-image" /> : null}
         <div className="c-community-head">
           <div>
             <h1>
@@ -101,6 +109,11 @@ export default async function CirclePage({ params }: Params) {
           ) : null}
         </div>
       </Card>
+      {canManage ? (
+        <Card>
+          <CircleImageField circleId={circle.id} name={circle.name} imageUrl={circle.imageUrl} limits={limits} />
+        </Card>
+      ) : null}
       <Card title={t('circle.members')}>
         {members === null ? (
           <Alert tone="info">{t('circle.membersForMembers')}</Alert>

@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { AuditLogDocument, ClientError, CommunityBansDocument, SettingsMembersDocument } from '@circles/client';
+import { AuditLogDocument, SettingsMembersDocument } from '@circles/client';
 import { LocalTime } from '@/components/LocalTime';
 import { VerifyChainButton } from '@/components/settings/AuditSettings';
 import { hasMessage, t } from '@/i18n';
@@ -30,23 +30,20 @@ export default async function AuditLogPage({ params, searchParams }: Props) {
   const action = typeof raw === 'string' && (AUDIT_ACTIONS as readonly string[]).includes(raw) ? raw : null;
   const { community } = await requireSettings(slug, 'audit');
   const client = await serverClient();
-  const [{ auditLog }, people, bans] = await Promise.all([
+  const [{ auditLog }, people] = await Promise.all([
     client.request(AuditLogDocument, { communityId: community.id, action, first: PAGE }),
+    // Ids inside the changes (a new owner, a role, a circle) get names from what this page knows.
     client.request(SettingsMembersDocument, { communityId: community.id, first: 200 }),
-    // Banned people are no longer members; their names come from the ban list, when the viewer may read it.
-    client.request(CommunityBansDocument, { communityId: community.id }).catch((err: unknown) => {
-      if (err instanceof ClientError && err.code === 'FORBIDDEN') return { communityBans: [] };
-      throw err;
-    }),
   ]);
-  // Records name their target by id: put names on the ones this page knows.
   const names = new Map<string, string>([[community.id, community.name]]);
   for (const m of people.communityMembers) names.set(m.user.id, t('common.person', { name: m.user.displayName, handle: m.user.handle }));
-  for (const b of bans.communityBans) names.set(b.user.id, t('common.person', { name: b.user.displayName, handle: b.user.handle }));
+  // A record about a person names them itself, even after they left or were banned.
+  for (const r of auditLog) if (r.targetUser) names.set(r.targetUser.id, t('common.person', { name: r.targetUser.displayName, handle: r.targetUser.handle }));
   for (const r of people.communityRoles) names.set(r.id, r.name);
   for (const c of community.circles) names.set(c.id, c.name);
   names.set(community.publicCenter.id, t('space.publicCenter'));
-  const target = (type: string, id: string) => names.get(id) ?? t('settings.audit.unknownTarget', { type, id: id.slice(0, 8) });
+  const target = (r: (typeof auditLog)[number]) =>
+    r.targetUser ? t('common.person', { name: r.targetUser.displayName, handle: r.targetUser.handle }) : (names.get(r.targetId) ?? t('settings.audit.unknownTarget', { type: r.targetType, id: r.targetId.slice(0, 8) }));
 
   return (
     <>
@@ -119,7 +116,7 @@ export default async function AuditLogPage({ params, searchParams }: Props) {
                             <span className="c-muted c-small c-mono">{r.ip ? t('settings.audit.ipValue', { ip: r.ip }) : t('settings.audit.noIp')}</span>
                           </td>
                           <td>{actionLabel(r.action)}</td>
-                          <td>{target(r.targetType, r.targetId)}</td>
+                          <td>{target(r)}</td>
                         </tr>
                         {changes.length ? (
                           <tr className="c-audit-changes">

@@ -1,8 +1,7 @@
 import type { Metadata } from 'next';
-import { CommunityMembersDocument } from '@circles/client';
-import { CommunityDetailsForm, OwnerZone } from '@/components/settings/GeneralSettings';
+import { CommunityDetailsForm, CommunityImages, OwnerZone } from '@/components/settings/GeneralSettings';
 import { t } from '@/i18n';
-import { serverClient } from '@/lib/server-api';
+import { loadMediaLimits } from '@/lib/media';
 import { requireSettings } from '@/lib/settings';
 import { Alert, Card } from '@/ui';
 
@@ -15,39 +14,32 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
 
 export default async function GeneralSettingsPage({ params }: Props) {
   const { slug } = await params;
-  const { community } = await requireSettings(slug, 'general');
+  const [{ community }, limits] = await Promise.all([requireSettings(slug, 'general'), loadMediaLimits()]);
   const isOwner = community.viewerRole === 'OWNER';
-  // Candidates for a new owner: everyone but the owner (the first 200; search arrives with larger communities).
-  const members = isOwner
-    ? (await (await serverClient()).request(CommunityMembersDocument, { communityId: community.id, first: 200 })).communityMembers
-        .filter((m) => m.role !== 'OWNER')
-        .map((m) => ({ id: m.user.id, label: `${m.user.displayName} (@${m.user.handle})` }))
-    : [];
   return (
     <>
       <h1>{t('settings.general.title')}</h1>
       {community.archived ? <Alert tone="warning">{t('settings.general.archivedNotice')}</Alert> : null}
       <Card title={t('settings.general.details')}>
-        {/*
-          Avatar and banner images go here (lead: the /media upload and its mutation are being added; wire the two
-          image fields into this card). Nothing is shown until that API exists.
-        */}
-        <CommunityDetailsForm
-          community={{
-            id: community.id,
-            slug: community.slug,
-            name: community.name,
-            description: community.description,
-            category: community.category ?? '',
-            language: community.language,
-            visibility: community.visibility,
-            joinPolicy: community.joinPolicy,
-            joinQuestions: community.joinQuestions,
-            archived: community.archived,
-          }}
-        />
+        <div className="c-stack">
+          <CommunityImages communityId={community.id} name={community.name} avatarUrl={community.avatarUrl} bannerUrl={community.bannerUrl} limits={limits} archived={community.archived} />
+          <CommunityDetailsForm
+            community={{
+              id: community.id,
+              slug: community.slug,
+              name: community.name,
+              description: community.description,
+              category: community.category ?? '',
+              language: community.language,
+              visibility: community.visibility,
+              joinPolicy: community.joinPolicy,
+              joinQuestions: community.joinQuestions,
+              archived: community.archived,
+            }}
+          />
+        </div>
       </Card>
-      {isOwner ? <OwnerZone communityId={community.id} slug={community.slug} name={community.name} archived={community.archived} members={members} /> : null}
+      {isOwner ? <OwnerZone communityId={community.id} slug={community.slug} name={community.name} archived={community.archived} hasOtherMembers={community.memberCount > 1} /> : null}
     </>
   );
 }

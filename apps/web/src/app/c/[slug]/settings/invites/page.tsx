@@ -31,6 +31,9 @@ export default async function InvitesSettingsPage({ params }: Props) {
           : 'active';
     return { ...invite, status };
   });
+  // The API lists every link for people who manage members, and only the viewer's own for everyone else.
+  const seesAll = permissions.includes('manage_members');
+  const listTitle = seesAll ? t('settings.invites.allTitle') : t('settings.invites.ownTitle');
   return (
     <>
       <h1>{t('settings.invites.title')}</h1>
@@ -42,8 +45,8 @@ export default async function InvitesSettingsPage({ params }: Props) {
           <InviteCreator communityId={community.id} joinBase={`${base}/join/`} />
         </Card>
       )}
-      <Card title={t('settings.invites.listTitle')}>
-        <InviteList invites={invites} joinBase={`${base}/join/`} viewerId={viewer.user.id} canRevokeAny={permissions.includes('manage_members')} />
+      <Card title={listTitle} description={seesAll ? undefined : <p>{t('settings.invites.ownLead')}</p>}>
+        <InviteList invites={invites} joinBase={`${base}/join/`} viewerId={viewer.user.id} seesAll={seesAll} label={listTitle} />
       </Card>
     </>
   );
