@@ -22,7 +22,7 @@ function buildStamp(): string {
 }
 
 export interface HomeOptions {
-  /** Per page run; each floor run takes a quarter of it (the floors answer many times more requests per second). */
+  /** Per page run; each floor run takes a quarter of it, rounded (the floors answer many times more requests per second). */
   seconds: number;
   warmupSeconds: number;
   connections: number;
@@ -155,7 +155,9 @@ export async function communityHome(opts: HomeOptions) {
     for (const t of ['robots', 'static'] as const) await load(t, targets[t].url, targets[t].expect, 1, opts.connections);
 
     const samples: Record<HomeTarget, Samples> = { page: new Samples(), robots: new Samples(), static: new Samples() };
-    const seconds: Record<HomeTarget, number> = { page: opts.seconds, robots: opts.seconds / 4, static: opts.seconds / 4 };
+    // Whole seconds: autocannon stops on its one-second tick, so 2.5 s would run for 3.
+    const floorSeconds = Math.max(1, Math.round(opts.seconds / 4));
+    const seconds: Record<HomeTarget, number> = { page: opts.seconds, robots: floorSeconds, static: floorSeconds };
     const runs: HomeRun[] = [];
     for (let r = 0; r < opts.rounds; r++) {
       for (const t of ['page', 'robots', 'static'] as const) {
