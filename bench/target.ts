@@ -48,6 +48,7 @@ const instance = await auth!.create({
   cache: infra.cache,
   pubsub: infra.pubsub,
   limits: infra.limits,
+  objects: infra.objects,
   sessions: infra.sessions,
   outbox: new Outbox('auth'),
   mailer: infra.mailer!,
