@@ -35,10 +35,16 @@ if (host.servers.web || host.servers.gateway) {
   process.stderr.write(`\nCircles is ready: ${parts.filter(Boolean).join(' · ')}  (data in ${config.dataDir}; Ctrl-C stops)\n\n`);
 }
 
-let signals = 0;
+// A second signal forces the exit — but one Ctrl-C in a terminal reaches this process twice (from the terminal's
+// process group and forwarded by `npm start`'s launcher), so signals within a second of the first count as one.
+let firstSignalAt = 0;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
-    if (++signals > 1) process.exit(130); // a second Ctrl-C forces it
+    if (firstSignalAt) {
+      if (Date.now() - firstSignalAt > 1000) process.exit(130);
+      return;
+    }
+    firstSignalAt = Date.now();
     log.info('shutting down', { signal });
     host.stop().then(
       () => process.exit(0),
