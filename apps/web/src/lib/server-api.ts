@@ -25,10 +25,13 @@ export async function serverClient(): Promise<Client> {
 export type Viewer = NonNullable<MyAccountQuery['myAccount']>;
 
 /**
- * The signed-in account, or null. Memoised per request so the layout's header and the page share one call.
+ * The signed-in account, or null. Memoised per request so the layout's header and the page share one call;
+ * anonymous visitors (no session cookie) cost no call at all.
  * An ended session reads as anonymous rather than as an error.
  */
 export const getViewer = cache(async (): Promise<Viewer | null> => {
+  // Without a session cookie the answer is known: skip the gateway call (most anonymous page views).
+  if (!/(?:^|;\s*)circles_session=/.test((await headers()).get('cookie') ?? '')) return null;
   try {
     const client = await serverClient();
     return (await client.request(MyAccountDocument)).myAccount;
