@@ -8,8 +8,11 @@
  *   password is announced and points at the fields it concerns;
  * - at 375 px and 1280 px wide, /signup and /account do not scroll sideways and their buttons are big enough.
  * - the community pages (home, members, circles, every settings section) pass the same audit as the owner, as a
- *   member, as someone waiting for approval and signed out, including with each dialog open and with forms
- *   showing errors; every dialog opens by keyboard, keeps Tab inside, closes with Escape and hands focus back.
+ *   member, as someone waiting for approval, as someone banned (home and invite pages) and signed out, with an
+ *   avatar, a banner and a circle image in place, including with each dialog open and with forms showing errors
+ *   (an image field refusing a file, the new-owner search); every dialog opens by keyboard, keeps Tab inside,
+ *   closes with Escape and hands focus back;
+ * - the community directory, its first page and a later one (more communities than fit on one).
  *
  * Needs Chromium (`apt-get install -y chromium`) and builds the web app first if it has no production build.
  * Without Chromium the test is skipped locally but FAILS under CI=true.
@@ -21,6 +24,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCircles } from '@circles/server/embedded';
+import sharp from 'sharp';
 import { browserTestsRun, ensureWebBuild, launchChromium } from '@circles/testing';
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -30,6 +34,7 @@ const admin = { email: 'grace@example.com', password: 'a long passphrase for cir
 /** Every page, visited signed out and signed in (a mail message's own page is added once the outbox has one). */
 const PAGES = [
   '/',
+  '/communities',
   '/signup',
   '/login',
   '/forgot-password',
@@ -61,6 +66,11 @@ interface Seeded {
   member: BrowserContext;
   /** Signed in as someone whose request to join waits (Noor). */
   pending: BrowserContext;
+  /** Signed in as someone banned from the community (Ravi). */
+  banned: BrowserContext;
+  inviteCode: string;
+  /** `?after=` for the directory's second page. */
+  directoryCursor: string;
 }
 
 /** Serious and critical axe violations on the page as it is now, one readable line each ("rule: targets"). */
@@ -183,6 +193,19 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
     );
   }
 
+  /** Uploads a PNG as the page's signed-in person, the way the app's image field does; returns the upload id. */
+  async function upload(page: Page, purpose: string, width: number, height: number, background: string): Promise<string> {
+    const bytes = [...(await sharp({ create: { width, height, channels: 3, background } }).png().toBuffer())];
+    return page.evaluate(
+      async ({ purpose, bytes }) => {
+        const res = await fetch(`/media/images?purpose=${purpose}`, { method: 'POST', headers: { 'content-type': 'image/png', 'x-circles-csrf': '1' }, body: new Uint8Array(bytes) });
+        if (res.status !== 201) throw new Error(`upload: ${res.status} ${await res.text()}`);
+        return ((await res.json()) as { id: string }).id;
+      },
+      { purpose, bytes },
+    );
+  }
+
   /** Someone else, signed up in a context of their own (signUp sets the session cookie). */
   async function person(handle: string, displayName: string): Promise<{ context: BrowserContext; page: Page; id: string }> {
     const context = await browser.newContext();
@@ -195,9 +218,10 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
   }
 
   /**
-   * A community with something in every settings section: the admin owns it; Mia is a member with a custom role,
-   * timed out, in the open circle; Noor's request to join waits; Ravi is banned; moderators may not post in the
-   * open circle; one circle is hidden.
+   * A community with something in every settings section: the admin owns it, with an avatar and a banner; Mia is
+   * a member with a custom role, timed out, in the open circle (which has a picture); Noor's request to join
+   * waits; Ravi is banned; moderators may not post in the open circle; one circle is hidden. Enough other listed
+   * communities that the directory has a second page.
    */
   async function seedCommunity(owner: Page) {
     const slug = 'accessible-readers';
@@ -221,12 +245,22 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
     await gql(owner, 'mutation($c: ID!, $u: ID!) { addCircleMember(circleId: $c, userId: $u) { role } }', { c: openCircle, u: mia.id });
     await gql(owner, 'mutation($c: ID!, $u: ID!) { banMember(communityId: $c, userId: $u, reason: "Spam", durationSeconds: 604800) { reason } }', { c: communityId, u: ravi.id });
     await gql(owner, 'mutation($s: ID!) { setSpaceOverride(spaceId: $s, subject: "moderator", allow: [], deny: ["post"]) { subject } }', { s: openCircle });
-    await ravi.context.close();
-    return { slug, communityId, openCircle, hiddenCircle, member: mia.context, pending: noor.context };
+    for (const [kind, purpose, width, height] of [
+      ['AVATAR', 'COMMUNITY_AVATAR', 600, 600],
+      ['BANNER', 'COMMUNITY_BANNER', 1600, 400],
+    ] as const) {
+      const uploadId = await upload(owner, purpose, width, height, '#1e3a5f');
+      await gql(owner, 'mutation($c: ID!, $k: CommunityImageKind!, $u: ID) { setCommunityImage(communityId: $c, kind: $k, uploadId: $u) { id } }', { c: communityId, k: kind, u: uploadId });
+    }
+    await gql(owner, 'mutation($c: ID!, $u: ID) { setCircleImage(circleId: $c, uploadId: $u) { id } }', { c: openCircle, u: await upload(owner, 'CIRCLE_IMAGE', 1200, 675, '#5f1e3a') });
+    // The directory shows 24 a page: these fill the first one, so the seeded community opens the second.
+    for (let i = 1; i <= 24; i++) await gql(owner, 'mutation($input: CreateCommunityInput!) { createCommunity(input: $input) { id } }', { input: { name: `Filler ${i}`, slug: `filler-${i}` } });
+    const { communities } = await gql<{ communities: { id: string }[] }>(owner, 'query { communities(first: 24) { id } }');
+    return { slug, communityId, openCircle, hiddenCircle, member: mia.context, pending: noor.context, banned: ravi.context, inviteCode: createInvite.code, directoryCursor: communities[23]!.id };
   }
 
   /** The community pages each kind of visitor gets, with the status each should answer. */
-  function communityPages(as: 'owner' | 'member' | 'pending' | 'anonymous'): { path: string; status: number; at?: string }[] {
+  function communityPages(as: 'owner' | 'member' | 'pending' | 'banned' | 'anonymous'): { path: string; status: number; at?: string }[] {
     const c = `/c/${seeded.slug}`;
     const settings = ['general', 'members', 'roles', 'permissions', `permissions?space=${seeded.openCircle}`, 'circles', 'invites', 'requests', 'requests?status=rejected', 'bans', 'audit', 'audit?action=member.ban'];
     switch (as) {
@@ -246,6 +280,12 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
           { path: c, status: 200 },
           { path: `${c}/members`, status: 200 },
         ];
+      case 'banned':
+        // Told why and until when, on the home page and on an invite's page.
+        return [
+          { path: c, status: 200 },
+          { path: `/join/${seeded.inviteCode}`, status: 200 },
+        ];
       case 'anonymous':
         return [
           { path: c, status: 200 },
@@ -253,6 +293,7 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
           { path: `${c}/circles/${seeded.openCircle}`, status: 200 },
           { path: `${c}/circles/${seeded.hiddenCircle}`, status: 404 },
           { path: `${c}/settings/general`, status: 200, at: '/login' },
+          { path: `/communities?after=${seeded.directoryCursor}`, status: 200 },
         ];
     }
   }
@@ -367,6 +408,7 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
       ...(await auditPages(signedIn, communityPages('owner'))),
       ...(await auditPages(seeded.member, communityPages('member'))),
       ...(await auditPages(seeded.pending, communityPages('pending'))),
+      ...(await auditPages(seeded.banned, communityPages('banned'))),
       ...(await auditPages(signedOut, communityPages('anonymous'))),
     ];
     expect(problems).toEqual([]);
@@ -375,6 +417,19 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
     await waiting.goto(url(`/c/${seeded.slug}`));
     expect(await waiting.getByText('Your request is waiting for review.').isVisible()).toBe(true);
     await waiting.close();
+    const banned = await newPage(seeded.banned);
+    await banned.goto(url(`/c/${seeded.slug}`));
+    expect(await banned.getByRole('main').getByRole('alert').textContent()).toContain('You are banned from this community');
+    await banned.close();
+    // Every picture the pages show is sized in the markup, so nothing moves when it loads.
+    const home = await newPage(signedOut);
+    for (const p of [`/c/${seeded.slug}`, '/communities?after=' + seeded.directoryCursor, `/c/${seeded.slug}/circles/${seeded.openCircle}`]) {
+      await home.goto(url(p));
+      const unsized = await home.locator('main img').evaluateAll((imgs) => imgs.filter((img) => !img.getAttribute('width') || !img.getAttribute('height')).map((img) => img.outerHTML));
+      expect(unsized, p).toEqual([]);
+      expect(await home.locator('main img').count(), p).toBeGreaterThan(0);
+    }
+    await home.close();
   }, 180_000);
 
   it('opens every community dialog by keyboard, keeps Tab inside it, closes it with Escape and returns focus', async () => {
@@ -461,6 +516,29 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
     await dialog.getByRole('button', { name: 'Delete circle' }).click();
     await expectFieldError('Type the circle’s name “Open Lounge” to confirm', "Type the circle's name to confirm.", 'delete a circle with the name mistyped');
     expect(await dialog.isVisible()).toBe(true);
+
+    // An image field refusing a file the server cannot read; the message is on the field.
+    await openHydrated(page, `${c}/settings/general`);
+    const avatarField = page.getByRole('group', { name: 'Avatar' });
+    await avatarField.locator('input[type=file]').setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not a picture') });
+    await expect.poll(() => avatarField.getByRole('alert').textContent()).toBe('Upload a PNG, JPEG, GIF or WebP image.');
+    for (const v of await axeViolations(page)) problems.push(`avatar field refusing a text file: ${v}`);
+
+    // Transferring ownership: the new owner is found by a search inside the dialog, then chosen; submitting
+    // without choosing says so.
+    await page.getByRole('button', { name: 'Transfer ownership' }).click();
+    const transfer = page.getByRole('dialog', { name: 'Transfer ownership of Accessible Readers' });
+    await transfer.getByLabel('Find the new owner').fill('mia');
+    await transfer.getByLabel('Find the new owner').press('Enter');
+    await expect.poll(() => transfer.getByRole('status').textContent()).toBe('1 member found. Choose them below.');
+    expect(await transfer.getByRole('radio', { name: 'Mia Member (@mia)' }).isVisible()).toBe(true);
+    expect(await transfer.isVisible(), 'Enter in the search field searches, it does not submit').toBe(true);
+    await transfer.getByLabel('Type the address “accessible-readers” to confirm').fill('accessible-readers');
+    await transfer.getByRole('button', { name: 'Transfer ownership' }).click();
+    await transfer.getByText('Search for the new owner and choose them.').waitFor();
+    for (const v of await axeViolations(page)) problems.push(`transfer ownership without choosing: ${v}`);
+    await page.keyboard.press('Escape');
+    await transfer.waitFor({ state: 'hidden' });
 
     // Archiving with the address mistyped.
     await openHydrated(page, `${c}/settings/general`);

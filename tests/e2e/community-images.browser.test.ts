@@ -1,7 +1,7 @@
 /**
  * Community pictures and what a visitor is told, in a real browser against the whole embedded platform:
  * the owner uploads an avatar and a banner through Settings → General (PNG files made here with sharp, set on the
- * field's file input) -> the home page shows them, link previews use the banner, the directory and the header's
+ * field's file input; a slow one shows its progress and is cancelled) -> the home page shows them, link previews use the banner, the directory and the header's
  * switcher show the avatar's small size -> replacing the avatar deletes the old file, removing the banner takes it
  * off the page -> a text file named .png is refused by the server and an SVG by the field itself, each message on
  * the field -> a circle host sets the circle's picture on its page -> a banned person sees why and until when on the
@@ -89,6 +89,23 @@ describe.runIf(browserTestsRun)('community images, ban notices and the directory
     const banner = (await bannerField.getByRole('img', { name: `Current banner of ${community.name}` }).getAttribute('src'))!;
     expect(banner).toMatch(/^\/media\/images\/[0-9a-f-]{36}\/main\.webp$/);
     expect(await bannerField.getByRole('button', { name: 'Replace image: Banner' }).isVisible()).toBe(true);
+
+    // On a slow connection the transfer shows its progress (announced by quarters) and can be cancelled, leaving
+    // the avatar as it was.
+    const cdp = await owner.context.newCDPSession(owner.page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 256 * 1024 });
+    const noisy = await sharp({ create: { width: 600, height: 600, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).png().toBuffer();
+    await avatarField.locator('input[type=file]').setInputFiles({ name: 'noise.png', mimeType: 'image/png', buffer: noisy });
+    const progress = avatarField.getByRole('progressbar', { name: 'Avatar upload progress' });
+    await expect.poll(() => progress.evaluate((el: HTMLProgressElement) => el.value)).toBeGreaterThan(0);
+    await expect.poll(() => avatarField.getByRole('status').textContent()).toMatch(/^Avatar: (25|50|75)% uploaded…$/);
+    await avatarField.getByRole('button', { name: 'Cancel upload: Avatar' }).click();
+    await expect.poll(() => avatarField.getByRole('status').textContent()).toBe('Avatar: upload cancelled.');
+    expect(await progress.count()).toBe(0);
+    expect(await avatarField.getByRole('img').getAttribute('src')).toBe(avatar);
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await cdp.detach();
 
     // The home page shows both, sized before they load; link previews get the banner as an absolute URL.
     await owner.page.goto(url(home));
