@@ -139,6 +139,23 @@ describe.runIf(browserTestsRun)('running a community in the browser', () => {
     expect(await guestPage.getByRole('heading', { level: 1 }).textContent()).toContain(circle.name);
     expect(await guestPage.getByRole('button', { name: `Leave circle ${circle.name}` }).isVisible()).toBe(true);
 
+    // A member sees only their own invite links (none yet), under a heading that says so.
+    await openHydrated(guestPage, `/c/${community.slug}/settings/invites`);
+    expect(await guestPage.getByRole('heading', { name: 'Your invite links' }).isVisible()).toBe(true);
+    expect(await guestPage.getByText('You have not made any invite links yet.').isVisible()).toBe(true);
+
+    // The owner times them out and lifts it again from Settings → Members.
+    await openHydrated(ownerPage, `/c/${community.slug}/settings/members`);
+    await ownerPage.getByRole('button', { name: `Time out: ${guest.displayName} (@${guest.handle})` }).click();
+    const timeout = ownerPage.getByRole('dialog', { name: `Time out ${guest.displayName} (@${guest.handle})` });
+    await timeout.getByRole('button', { name: 'Time out', exact: true }).click();
+    await announced(ownerPage, `${guest.displayName} (@${guest.handle}) is timed out.`).waitFor();
+    const lift = ownerPage.getByRole('button', { name: `Lift timeout: ${guest.displayName} (@${guest.handle})` });
+    await lift.click();
+    await announced(ownerPage, `The timeout of ${guest.displayName} (@${guest.handle}) was lifted.`).waitFor();
+    await expect.poll(() => lift.count()).toBe(0);
+    expect(await ownerPage.getByText(/Timed out until/).count()).toBe(0);
+
     // The owner bans them from Settings → Members, confirming in a dialog.
     await openHydrated(ownerPage, `/c/${community.slug}/settings/members`);
     await ownerPage.getByRole('button', { name: `Ban: ${guest.displayName} (@${guest.handle})` }).click();
@@ -174,9 +191,12 @@ describe.runIf(browserTestsRun)('running a community in the browser', () => {
     // Everything the owner did is in the audit log, and the chain verifies.
     await openHydrated(ownerPage, `/c/${community.slug}/settings/audit`);
     const log = ownerPage.getByTestId('audit-log');
-    for (const action of ['Community created', 'Circle created', 'Invite link created', 'Added to a circle', 'Member banned']) {
+    for (const action of ['Community created', 'Circle created', 'Invite link created', 'Added to a circle', 'Member timed out', 'Timeout lifted', 'Member banned']) {
       expect(await log.getByRole('cell', { name: action, exact: true }).count(), action).toBeGreaterThan(0);
     }
+    // The banned person is no longer a member, and the record still names them.
+    const banRecord = log.locator('tbody').filter({ has: ownerPage.getByRole('cell', { name: 'Member banned', exact: true }) });
+    expect(await banRecord.getByRole('cell', { name: `${guest.displayName} (@${guest.handle})`, exact: true }).count()).toBe(1);
     await ownerPage.getByRole('button', { name: 'Verify chain' }).click();
     await expect.poll(() => ownerPage.getByTestId('audit-verdict').textContent()).toMatch(/^The chain is intact: \d+ records checked\.$/);
 

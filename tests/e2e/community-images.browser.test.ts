@@ -1,7 +1,7 @@
 /**
  * Community pictures and what a visitor is told, in a real browser against the whole embedded platform:
- * the owner uploads an avatar and a banner through Settings → General (PNG files made here with sharp, set on the
- * field's file input; a slow one shows its progress and is cancelled) -> the home page shows them, link previews use the banner, the directory and the header's
+ * the owner uploads an avatar and a banner through Settings → General (PNG files made here with sharp, one set on
+ * the field's file input, one dropped onto the field; a slow one shows its progress and is cancelled) -> the home page shows them, link previews use the banner, the directory and the header's
  * switcher show the avatar's small size -> replacing the avatar deletes the old file, removing the banner takes it
  * off the page -> a text file named .png is refused by the server and an SVG by the field itself, each message on
  * the field -> a circle host sets the circle's picture on its page -> a banned person sees why and until when on the
@@ -84,7 +84,13 @@ describe.runIf(browserTestsRun)('community images, ban notices and the directory
     await expect.poll(() => avatarField.getByRole('status').textContent()).toBe('Avatar saved.');
     const avatar = (await avatarField.getByRole('img', { name: `Current avatar of ${community.name}` }).getAttribute('src'))!;
     expect(avatar).toMatch(/^\/media\/images\/[0-9a-f-]{36}\/main\.webp$/);
-    await bannerField.locator('input[type=file]').setInputFiles({ name: 'banner.png', mimeType: 'image/png', buffer: await png(2000, 500, '#2c3e50') });
+    // The banner is dropped onto its field rather than chosen.
+    const dropped = await owner.page.evaluateHandle((bytes) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([new Uint8Array(bytes)], 'banner.png', { type: 'image/png' }));
+      return transfer;
+    }, [...(await png(2000, 500, '#2c3e50'))]);
+    for (const type of ['dragenter', 'dragover', 'drop']) await bannerField.dispatchEvent(type, { dataTransfer: dropped });
     await expect.poll(() => bannerField.getByRole('status').textContent()).toBe('Banner saved.');
     const banner = (await bannerField.getByRole('img', { name: `Current banner of ${community.name}` }).getAttribute('src'))!;
     expect(banner).toMatch(/^\/media\/images\/[0-9a-f-]{36}\/main\.webp$/);

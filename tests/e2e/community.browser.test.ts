@@ -165,6 +165,20 @@ describe.runIf(browserTestsRun)('communities in the browser', () => {
     await request.getByRole('button', { name: 'Request to join' }).click();
     await expect.poll(() => second.page.getByText('Your request was sent.').isVisible()).toBe(true);
 
+    // The owner reads the answer under the question as it was asked, even after changing the questions.
+    const { community: reviewed } = await first.page.evaluate(async () => {
+      const res = await fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', 'x-circles-csrf': '1' }, body: JSON.stringify({ query: 'query { community(slug: "reviewed-readers") { id } }' }) });
+      return ((await res.json()) as { data: { community: { id: string } } }).data;
+    });
+    await first.page.evaluate(async (id) => {
+      const query = 'mutation($id: ID!) { updateCommunity(id: $id, input: { joinQuestions: ["Which book changed your mind?"] }) { id } }';
+      await fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', 'x-circles-csrf': '1' }, body: JSON.stringify({ query, variables: { id } }) });
+    }, reviewed.id);
+    await openHydrated(first.page, '/c/reviewed-readers/settings/requests');
+    const asked = first.page.getByTestId('join-request');
+    expect(await asked.locator('dt').allTextContents()).toEqual(['What are you reading?']);
+    expect(await asked.locator('dd').allTextContents()).toEqual(['The Dispossessed']);
+
     for (const p of [`/c/${community.slug}`, `/c/${community.slug}/members`, '/communities/new', '/c/reviewed-readers']) {
       await second.page.goto(url(p));
       for (const v of await axeViolations(second.page)) problems.push(`${p} (signed in): ${v}`);
