@@ -101,7 +101,7 @@ describe.runIf(browserTestsRun)('community images, ban notices and the directory
     const cdp = await owner.context.newCDPSession(owner.page);
     await cdp.send('Network.enable');
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 256 * 1024 });
-    const noisy = await sharp({ create: { width: 600, height: 600, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).png().toBuffer();
+    const noisy = await sharp({ create: { width: 600, height: 600, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).png().toBuffer();
     await avatarField.locator('input[type=file]').setInputFiles({ name: 'noise.png', mimeType: 'image/png', buffer: noisy });
     const progress = avatarField.getByRole('progressbar', { name: 'Avatar upload progress' });
     await expect.poll(() => progress.evaluate((el: HTMLProgressElement) => el.value)).toBeGreaterThan(0);
@@ -185,7 +185,7 @@ describe.runIf(browserTestsRun)('community images, ban notices and the directory
     for (const p of [home, `/join/${createInvite.code}`]) {
       await openHydrated(banned.page, p);
       const notice = banned.page.getByRole('main').getByRole('alert');
-      await expect.poll(() => notice.textContent(), p).toContain('You are banned from this community');
+      await expect.poll(() => notice.textContent(), { message: p }).toContain('You are banned from this community');
       const text = (await notice.textContent())!;
       expect(text, p).toContain('Reason: Flash photography in the darkroom');
       expect(text, p).toMatch(/The ban ends .+\./);
