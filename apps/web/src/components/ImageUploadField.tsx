@@ -102,11 +102,20 @@ export function ImageUploadField({ label, description, purpose, currentUrl, prev
       setPhase({ kind: 'uploading', percent: 0 });
       setStatus(t('image.uploadingStart', { label }));
       let lastQuarter = 0;
+      let sent = false;
+      // Once every byte is sent the server still decodes and re-encodes the image before answering: say so.
+      const processing = () => {
+        if (sent) return;
+        sent = true;
+        setPhase({ kind: 'saving' });
+        setStatus(t('image.processing', { label }));
+      };
       const handle = uploadImage(limits.imageUploadPath, purpose, file, (fraction) => {
         const percent = Math.min(100, Math.round(fraction * 100));
+        if (percent >= 100) return processing();
         setPhase((p) => (p.kind === 'uploading' ? { kind: 'uploading', percent } : p));
         const quarter = Math.floor(percent / 25);
-        if (quarter > lastQuarter && percent < 100) {
+        if (quarter > lastQuarter) {
           lastQuarter = quarter;
           setStatus(t('image.uploadingPercent', { label, percent: quarter * 25 }));
         }
@@ -115,9 +124,8 @@ export function ImageUploadField({ label, description, purpose, currentUrl, prev
       try {
         const uploaded = await handle.done;
         upload.current = null;
-        // Sent: the server has decoded and stored it; attaching it is one more call.
-        setPhase({ kind: 'saving' });
-        setStatus(t('image.processing', { label }));
+        processing();
+        // Stored; attaching it to the community or circle is one more call.
         await onUpload(uploaded.id);
         setShownUrl(uploaded.variants.main?.url ?? uploaded.url);
         setStatus(t('image.saved', { label }));
@@ -177,7 +185,8 @@ export function ImageUploadField({ label, description, purpose, currentUrl, prev
   return (
     <fieldset
       className={['c-fieldset', 'c-image-field', `c-image-field--${purpose.toLowerCase().replace('_', '-')}`, dragging ? 'c-image-field--dragging' : '', error ? 'c-field--invalid' : ''].filter(Boolean).join(' ')}
-      aria-busy={busy}
+      // No aria-busy here: screen readers hold back live-region changes inside a busy region, and the progress
+      // announcements below are the point.
       data-testid={`image-field-${purpose.toLowerCase()}`}
       onDragEnter={onDragOver}
       onDragOver={onDragOver}
