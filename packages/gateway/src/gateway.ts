@@ -133,6 +133,11 @@ export function createGateway(opts: GatewayOptions) {
         for (const c of cookiesFor.get(request) ?? []) response.headers.append('set-cookie', c);
         endResponse(response);
       } catch (err) {
+        // A client that went away mid-upload is not the service failing.
+        if (request.signal?.aborted) {
+          log.info('client left before a service route answered', { prefix: route.prefix });
+          return endResponse(gatewayError(499, 'CLIENT_CLOSED_REQUEST', 'The request was cancelled.'));
+        }
         log.error('service route failed', { prefix: route.prefix, err: err instanceof Error ? err : new Error(String(err)) });
         endResponse(gatewayError(502, 'BAD_GATEWAY', 'The service is unavailable. Try again shortly.'));
       }
