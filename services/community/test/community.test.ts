@@ -205,6 +205,11 @@ describe.each(modes)('community service (%s)', (mode) => {
     expect(await can(ids.nina!, 'invite')).toBe(true); // a timeout stops taking part, not membership
     await p.gql(`mutation($c: ID!, $u: ID!) { setMemberRole(communityId: $c, userId: $u, role: MODERATOR) { role } }`, { c: c.id, u: ids.nina }, { token: tokens.olga });
     expect(await can(ids.nina!, 'moderate_content')).toBe(true);
+    // Taking the role away is refused on the very next call too.
+    await p.gql(`mutation($c: ID!, $u: ID!) { setMemberRole(communityId: $c, userId: $u, role: MEMBER) { role } }`, { c: c.id, u: ids.nina }, { token: tokens.olga });
+    expect(await can(ids.nina!, 'moderate_content')).toBe(false);
+    await p.gql(`mutation($c: ID!, $u: ID!) { setMemberRole(communityId: $c, userId: $u, role: MODERATOR) { role } }`, { c: c.id, u: ids.nina }, { token: tokens.olga });
+    expect(await can(ids.nina!, 'moderate_content')).toBe(true);
     await p.gql(`mutation($c: ID!, $u: ID!) { banMember(communityId: $c, userId: $u) { reason } }`, { c: c.id, u: ids.nina }, { token: tokens.olga });
     expect(await can(ids.nina!, 'moderate_content')).toBe(false);
     expect(await can(ids.nina!, 'post')).toBe(false);

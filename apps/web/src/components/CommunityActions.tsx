@@ -18,11 +18,10 @@ import { LocalTime } from '@/components/LocalTime';
 import { browserClient } from '@/lib/browser-api';
 import { go } from '@/lib/navigation';
 import { useAction } from '@/lib/use-action';
-import { Alert, Button, Form, RadioGroup, TextAreaField, TextField, useForm, type FormValues } from '@/ui';
+import { Alert, Button, Form, TextAreaField, TextField, useForm, type FormValues } from '@/ui';
+import { CommunityPolicyFields } from '@/components/CommunityPolicyFields';
 
 
-const VISIBILITIES: CommunityVisibility[] = ['LISTED', 'UNLISTED', 'PRIVATE'];
-const JOIN_POLICIES: JoinPolicy[] = ['OPEN', 'APPROVAL', 'INVITE'];
 
 /** What a name would make as an address: lowercase, hyphen-separated, within the server's limits. */
 export function slugFromName(name: string): string {
@@ -92,20 +91,11 @@ export function CreateCommunityForm({ baseUrl }: { baseUrl: string }) {
         {...form.fieldState('slug')}
       />
       <TextAreaField name="description" label={t('field.description')} maxLength={2000} {...form.fieldState('description')} />
-      <RadioGroup
-        name="visibility"
-        legend={t('field.visibility')}
-        defaultValue="LISTED"
-        options={VISIBILITIES.map((v) => ({ value: v, label: t(`visibility.${v}`), description: t(`visibility.${v}.hint`) }))}
-        error={form.fieldState('visibility').error}
-      />
-      <RadioGroup
-        name="joinPolicy"
-        legend={t('field.joinPolicy')}
-        value={joinPolicy}
-        onChange={setJoinPolicy}
-        options={JOIN_POLICIES.map((p) => ({ value: p, label: t(`joinPolicy.${p}`), description: t(`joinPolicy.${p}.hint`) }))}
-        error={form.fieldState('joinPolicy').error}
+      <CommunityPolicyFields
+        defaultVisibility="LISTED"
+        joinPolicy={joinPolicy}
+        onJoinPolicyChange={setJoinPolicy}
+        errors={{ visibility: form.fieldState('visibility').error, joinPolicy: form.fieldState('joinPolicy').error }}
       />
       {joinPolicy === 'APPROVAL' ? (
         <TextAreaField name="joinQuestions" label={t('field.joinQuestions')} description={t('field.joinQuestionsHint')} rows={3} {...form.fieldState('joinQuestions')} />

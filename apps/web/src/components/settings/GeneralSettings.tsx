@@ -22,10 +22,9 @@ import { describeError } from '@/lib/errors';
 import { go } from '@/lib/navigation';
 import { useAction } from '@/lib/use-action';
 import { Alert, Button, Card, Form, Notice, RadioGroup, TextAreaField, TextField, useForm, type FormController, type FormValues } from '@/ui';
+import { CommunityPolicyFields } from '@/components/CommunityPolicyFields';
 import { ActionDialog, personLabel, useDialog } from './shared';
 
-const VISIBILITIES: CommunityVisibility[] = ['LISTED', 'UNLISTED', 'PRIVATE'];
-const JOIN_POLICIES: JoinPolicy[] = ['OPEN', 'APPROVAL', 'INVITE'];
 export const MAX_JOIN_QUESTIONS = 5;
 
 export interface CommunityDetails {
@@ -135,20 +134,11 @@ export function CommunityDetailsForm({ community }: { community: CommunityDetail
             defaultValue={community.language}
             {...form.fieldState('language')}
           />
-          <RadioGroup
-            name="visibility"
-            legend={t('field.visibility')}
-            defaultValue={community.visibility}
-            options={VISIBILITIES.map((v) => ({ value: v, label: t(`visibility.${v}`), description: t(`visibility.${v}.hint`) }))}
-            error={form.fieldState('visibility').error}
-          />
-          <RadioGroup
-            name="joinPolicy"
-            legend={t('field.joinPolicy')}
-            value={joinPolicy}
-            onChange={setJoinPolicy}
-            options={JOIN_POLICIES.map((p) => ({ value: p, label: t(`joinPolicy.${p}`), description: t(`joinPolicy.${p}.hint`) }))}
-            error={form.fieldState('joinPolicy').error}
+          <CommunityPolicyFields
+            defaultVisibility={community.visibility}
+            joinPolicy={joinPolicy}
+            onJoinPolicyChange={setJoinPolicy}
+            errors={{ visibility: form.fieldState('visibility').error, joinPolicy: form.fieldState('joinPolicy').error }}
           />
           {joinPolicy === 'APPROVAL' ? (
             <fieldset className="c-fieldset c-stack">
