@@ -17,17 +17,14 @@
  * Needs Chromium (`apt-get install -y chromium`) and builds the web app first if it has no production build.
  * Without Chromium the test is skipped locally but FAILS under CI=true.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCircles } from '@circles/server/embedded';
 import sharp from 'sharp';
-import { browserTestsRun, ensureWebBuild, launchChromium } from '@circles/testing';
-
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+import { axeViolations, browserTestsRun, ensureWebBuild, gqlInPage, launchChromium, openHydrated as openHydratedAt } from '@circles/testing';
 
 const admin = { email: 'grace@example.com', password: 'a long passphrase for circles 42', handle: 'grace', displayName: 'Grace Hopper' };
 
@@ -48,15 +45,6 @@ const PAGES = [
 const NOT_FOUND = '/no-such-page';
 
 // Locally a machine without Chromium skips (browserTestsRun); in CI a missing browser is a failure, never a silent skip.
-interface AxeResult {
-  violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
-}
-declare global {
-  interface Window {
-    axe?: { run(context: Document, options: object): Promise<AxeResult> };
-  }
-}
-
 interface Seeded {
   slug: string;
   communityId: string;
@@ -73,14 +61,7 @@ interface Seeded {
   directoryCursor: string;
 }
 
-/** Serious and critical axe violations on the page as it is now, one readable line each ("rule: targets"). */
-async function axeViolations(page: Page, options: object = {}): Promise<string[]> {
-  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.addScriptTag({ content: AXE_SOURCE });
-  const result = await page.evaluate((opts) => window.axe!.run(document, { resultTypes: ['violations'], ...opts }), options);
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} -> ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
-}
+
 
 /** What every page must have; an empty list when it has it all. */
 async function structureProblems(page: Page): Promise<string[]> {
@@ -174,24 +155,9 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
     return page;
   }
 
-  /** Opens a page and waits for its scripts, so forms are handled by the app rather than submitted natively. */
-  async function openHydrated(page: Page, p: string) {
-    await page.goto(url(p));
-    await page.waitForLoadState('networkidle');
-  }
+  const openHydrated = (page: Page, p: string) => openHydratedAt(page, url(p));
 
-  /** A GraphQL call from the page, as its signed-in person (cookie and CSRF header, like the app's own client). */
-  async function gql<T = unknown>(page: Page, query: string, variables: object = {}): Promise<T> {
-    return page.evaluate(
-      async ({ query, variables }) => {
-        const res = await fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', 'x-circles-csrf': '1' }, body: JSON.stringify({ query, variables }) });
-        const body = (await res.json()) as { data?: unknown; errors?: unknown[] };
-        if (body.errors) throw new Error(JSON.stringify(body.errors));
-        return body.data as never;
-      },
-      { query, variables },
-    );
-  }
+  const gql = gqlInPage;
 
   /** Uploads a PNG as the page's signed-in person, the way the app's image field does; returns the upload id. */
   async function upload(page: Page, purpose: string, width: number, height: number, background: string): Promise<string> {

@@ -10,7 +10,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrowserPlatform, browserTestsRun, startBrowserPlatform } from '@circles/testing';
+import { type BrowserPlatform, browserTestsRun, openHydrated as openHydratedAt, signUpInBrowser, startBrowserPlatform } from '@circles/testing';
 
 const owner = { email: 'le.guin@example.com', password: 'a long passphrase for circles 42', handle: 'leguin', displayName: 'Ursula Le Guin' };
 const guest = { email: 'delany@example.com', password: 'another long passphrase 42', handle: 'delany', displayName: 'Samuel Delany' };
@@ -31,22 +31,9 @@ describe.runIf(browserTestsRun)('running a community in the browser', () => {
     await platform?.stop();
   });
 
-  /** Opens a page and waits for its scripts, so forms are handled by the app rather than submitted natively. */
-  async function openHydrated(page: Page, p: string) {
-    const response = await page.goto(url(p));
-    await page.waitForLoadState('networkidle');
-    return response;
-  }
+  const openHydrated = (page: Page, p: string) => openHydratedAt(page, url(p));
 
-  async function signUp(page: Page, who: typeof owner, next?: string) {
-    await openHydrated(page, next ? `/signup?next=${encodeURIComponent(next)}` : '/signup');
-    await page.getByLabel('Email', { exact: true }).fill(who.email);
-    await page.getByLabel('Handle', { exact: true }).fill(who.handle);
-    await page.getByLabel('Display name', { exact: true }).fill(who.displayName);
-    await page.getByLabel('Password', { exact: true }).fill(who.password);
-    await page.getByRole('button', { name: 'Sign up' }).click();
-    await page.waitForURL((u) => u.pathname === (next ?? '/account'));
-  }
+  const signUp = (page: Page, who: typeof owner, next?: string) => signUpInBrowser(page, platform.webUrl, who, next);
 
   /** A polite announcement in the main region with this text. */
   const announced = (page: Page, text: string) => page.getByRole('main').getByRole('status').filter({ hasText: text });

@@ -14,7 +14,7 @@
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrowserPlatform, browserTestsRun, startBrowserPlatform } from '@circles/testing';
+import { type BrowserPlatform, browserTestsRun, gqlInPage, openHydrated as openHydratedAt, startBrowserPlatform } from '@circles/testing';
 
 const community = { name: 'Aperture Club', slug: 'aperture-club' };
 /** The directory shows this many at a time (apps/web/src/components/DirectoryList.tsx). */
@@ -37,24 +37,9 @@ describe.runIf(browserTestsRun)('community images, ban notices and the directory
     await platform?.stop();
   });
 
-  /** Opens a page and waits for its scripts, so forms and fields are handled by the app. */
-  async function openHydrated(page: Page, p: string) {
-    await page.goto(url(p));
-    await page.waitForLoadState('networkidle');
-  }
+  const openHydrated = (page: Page, p: string) => openHydratedAt(page, url(p));
 
-  /** A GraphQL call from the page, as its signed-in person (cookie and CSRF header, like the app's own client). */
-  async function gql<T = Record<string, never>>(page: Page, query: string, variables: object = {}): Promise<T> {
-    return page.evaluate(
-      async ({ query, variables }) => {
-        const res = await fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', 'x-circles-csrf': '1' }, body: JSON.stringify({ query, variables }) });
-        const body = (await res.json()) as { data?: unknown; errors?: unknown[] };
-        if (body.errors) throw new Error(JSON.stringify(body.errors));
-        return body.data as never;
-      },
-      { query, variables },
-    );
-  }
+  const gql = gqlInPage;
 
   /** Someone signed up in a device of their own (signUp sets the session cookie). */
   async function person(handle: string, displayName: string) {

@@ -8,27 +8,14 @@
  * Needs Chromium (`apt-get install -y chromium`) and builds the web app first if it has no production build.
  * Without Chromium the test is skipped locally but FAILS under CI=true.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrowserPlatform, browserTestsRun, startBrowserPlatform } from '@circles/testing';
-
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+import { axeViolations, type BrowserPlatform, browserTestsRun, openHydrated as openHydratedAt, signUpInBrowser, startBrowserPlatform } from '@circles/testing';
 
 const owner = { email: 'octavia@example.com', password: 'a long passphrase for circles 42', handle: 'octavia', displayName: 'Octavia Butler' };
 const joiner = { email: 'ursula@example.com', password: 'another long passphrase 42', handle: 'ursula', displayName: 'Ursula Le Guin' };
 const invitee = { email: 'nk@example.com', password: 'a third long passphrase 42', handle: 'nkjemisin', displayName: 'N. K. Jemisin' };
 const community = { name: 'Speculative Fiction Club', slug: 'speculative-fiction-club', description: 'Readers and writers of <strange> stories.' };
-
-interface AxeResult {
-  violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
-}
-declare global {
-  interface Window {
-    axe?: { run(context: Document, options: object): Promise<AxeResult> };
-  }
-}
 
 // Locally a machine without Chromium skips (browserTestsRun); in CI a missing browser is a failure, never a silent skip.
 describe.runIf(browserTestsRun)('communities in the browser', () => {
@@ -45,29 +32,11 @@ describe.runIf(browserTestsRun)('communities in the browser', () => {
     await platform?.stop();
   });
 
-  /** Opens a page and waits for its scripts, so forms are handled by the app rather than submitted natively. */
-  async function openHydrated(page: Page, p: string) {
-    await page.goto(url(p));
-    await page.waitForLoadState('networkidle');
-  }
+  const openHydrated = (page: Page, p: string) => openHydratedAt(page, url(p));
 
-  async function signUp(page: Page, who: typeof owner, next?: string) {
-    await openHydrated(page, next ? `/signup?next=${encodeURIComponent(next)}` : '/signup');
-    await page.getByLabel('Email', { exact: true }).fill(who.email);
-    await page.getByLabel('Handle', { exact: true }).fill(who.handle);
-    await page.getByLabel('Display name', { exact: true }).fill(who.displayName);
-    await page.getByLabel('Password', { exact: true }).fill(who.password);
-    await page.getByRole('button', { name: 'Sign up' }).click();
-    await page.waitForURL((u) => u.pathname === (next ?? '/account'));
-  }
+  const signUp = (page: Page, who: typeof owner, next?: string) => signUpInBrowser(page, platform.webUrl, who, next);
 
-  async function axeViolations(page: Page): Promise<string[]> {
-    if (!(await page.evaluate(() => Boolean(window.axe)))) await page.addScriptTag({ content: AXE_SOURCE });
-    const result = await page.evaluate(() => window.axe!.run(document, { resultTypes: ['violations'] }));
-    return result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.help} -> ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
-  }
+  
 
   it('creates a community, serves it to anonymous visitors and search engines, and lets another person join', async () => {
     // The owner signs up and creates a community with the form; the address follows the name and is previewed.

@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { startCircles } from '@circles/server/embedded';
@@ -58,4 +59,59 @@ export async function startBrowserPlatform(name: string): Promise<BrowserPlatfor
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Opens a page and waits for its scripts, so forms are handled by the app rather than submitted natively. */
+export async function openHydrated(page: Page, url: string) {
+  const response = await page.goto(url);
+  await page.waitForLoadState('networkidle');
+  return response;
+}
+
+export interface BrowserPerson {
+  email: string;
+  handle: string;
+  displayName: string;
+  password: string;
+}
+
+/** Signs up through the form (which sets the session cookie) and waits to land on `next` (default /account). */
+export async function signUpInBrowser(page: Page, baseUrl: string, who: BrowserPerson, next?: string) {
+  await openHydrated(page, new URL(next ? `/signup?next=${encodeURIComponent(next)}` : '/signup', baseUrl).toString());
+  await page.getByLabel('Email', { exact: true }).fill(who.email);
+  await page.getByLabel('Handle', { exact: true }).fill(who.handle);
+  await page.getByLabel('Display name', { exact: true }).fill(who.displayName);
+  await page.getByLabel('Password', { exact: true }).fill(who.password);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.waitForURL((u) => u.pathname === (next ?? '/account'));
+}
+
+/** A GraphQL call from the page, as its signed-in person (cookie and CSRF header, like the app's own client). */
+export async function gqlInPage<T = any>(page: Page, query: string, variables: object = {}): Promise<T> {
+  return page.evaluate(
+    async ({ query, variables }) => {
+      const res = await fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', 'x-circles-csrf': '1' }, body: JSON.stringify({ query, variables }) });
+      const body = (await res.json()) as { data?: unknown; errors?: unknown[] };
+      if (body.errors) throw new Error(JSON.stringify(body.errors));
+      return body.data as never;
+    },
+    { query, variables },
+  );
+}
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+interface AxeRun {
+  violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
+}
+
+/** Serious and critical axe violations on the page as it is now, one readable line each ("rule: targets"). */
+export async function axeViolations(page: Page, options: object = {}): Promise<string[]> {
+  if (!(await page.evaluate(() => Boolean((window as { axe?: unknown }).axe)))) await page.addScriptTag({ content: AXE_SOURCE });
+  const result = await page.evaluate(
+    (opts) => (window as unknown as { axe: { run(d: Document, o: object): Promise<AxeRun> } }).axe.run(document, { resultTypes: ['violations'], ...opts }),
+    options,
+  );
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} -> ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
 }
