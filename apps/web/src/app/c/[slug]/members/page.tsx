@@ -9,6 +9,7 @@ import { allowedSections } from '@/lib/permissions';
 import { serverClient } from '@/lib/server-api';
 import { loadPermissions } from '@/lib/settings';
 import { Alert, Badge, Card, EmptyState } from '@/ui';
+import { MemberSearchForm } from '@/components/MemberSearchForm';
 
 type Props = { params: Promise<{ slug: string }>; searchParams: Promise<Record<string, string | string[] | undefined>> };
 
@@ -54,26 +55,7 @@ export default async function MembersPage({ params, searchParams }: Props) {
         <Alert tone="warning">{t('members.forbidden')}</Alert>
       ) : (
         <Card>
-          {/* A plain GET form: the search is in the address, works before scripts load, and the back button undoes it. */}
-          <form method="get" role="search" className="c-search" aria-label={t('members.searchRegion')}>
-            <div className="c-field">
-              <label htmlFor="member-search" className="c-field__label">
-                {t('members.search')}
-              </label>
-              <p id="member-search-hint" className="c-field__description">
-                {t('members.searchHint')}
-              </p>
-              <input id="member-search" name="q" type="search" defaultValue={query} maxLength={64} aria-describedby="member-search-hint" className="c-field__input" />
-            </div>
-            <button type="submit" className="c-button c-button--secondary">
-              {t('members.submit')}
-            </button>
-            {query ? (
-              <Link href={`/c/${community.slug}/members`} className="c-button c-button--quiet">
-                {t('members.clear')}
-              </Link>
-            ) : null}
-          </form>
+          <MemberSearchForm id="member-search" query={query} clearHref={`/c/${community.slug}/members`} />
           <div className="c-after-form">
             {query ? <h2 className="c-visually-hidden">{t('members.resultsFor', { query })}</h2> : null}
             {result.members.length === 0 ? (

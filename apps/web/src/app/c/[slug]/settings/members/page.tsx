@@ -1,5 +1,4 @@
 import type { Metadata } from 'next';
-import Link from 'next/link';
 import { SettingsMembersDocument } from '@circles/client';
 import { MemberModeration } from '@/components/settings/MemberModeration';
 import { t } from '@/i18n';
@@ -7,6 +6,7 @@ import { effectiveRank } from '@/lib/permissions';
 import { serverClient } from '@/lib/server-api';
 import { requireSettings } from '@/lib/settings';
 import { Card } from '@/ui';
+import { MemberSearchForm } from '@/components/MemberSearchForm';
 
 type Props = { params: Promise<{ slug: string }>; searchParams: Promise<Record<string, string | string[] | undefined>> };
 
@@ -31,25 +31,7 @@ export default async function MembersSettingsPage({ params, searchParams }: Prop
       <h1>{t('settings.members.title')}</h1>
       <p className="c-muted">{t('settings.members.lead')}</p>
       <Card>
-        <form method="get" role="search" className="c-search" aria-label={t('members.searchRegion')}>
-          <div className="c-field">
-            <label htmlFor="settings-member-search" className="c-field__label">
-              {t('members.search')}
-            </label>
-            <p id="settings-member-search-hint" className="c-field__description">
-              {t('members.searchHint')}
-            </p>
-            <input id="settings-member-search" name="q" type="search" defaultValue={query} maxLength={64} aria-describedby="settings-member-search-hint" className="c-field__input" />
-          </div>
-          <button type="submit" className="c-button c-button--secondary">
-            {t('members.submit')}
-          </button>
-          {query ? (
-            <Link href={`/c/${community.slug}/settings/members`} className="c-button c-button--quiet">
-              {t('members.clear')}
-            </Link>
-          ) : null}
-        </form>
+        <MemberSearchForm id="settings-member-search" query={query} clearHref={`/c/${community.slug}/settings/members`} />
         <div className="c-after-form">
           <MemberModeration
             communityId={community.id}
