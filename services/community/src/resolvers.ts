@@ -126,9 +126,18 @@ export function createCommunityResolvers(svc: CommunityService): Resolvers {
       },
       circleMembers: async (_: unknown, a: { circleId: string }, ctx: RequestContext) => (await svc.circleMembers(a.circleId, ctx.identity)).map(toCircleMember),
       communityInvites: async (_: unknown, a: { communityId: string }, ctx: RequestContext) => (await svc.invites(a.communityId, ctx.identity)).map(toInvite),
-      invitePreview: async (_: unknown, a: { code: string }) => {
+      invitePreview: async (_: unknown, a: { code: string }, ctx: RequestContext) => {
         const p = await svc.invitePreview(a.code);
-        return p ? { communityId: p.community.id, name: p.community.name, slug: p.community.slug, description: p.community.description, valid: p.valid } : null;
+        if (!p) return null;
+        const ban = await svc.viewerBan(p.community.id, ctx.identity);
+        return {
+          communityId: p.community.id,
+          name: p.community.name,
+          slug: p.community.slug,
+          description: p.community.description,
+          valid: p.valid,
+          viewerBan: ban ? { reason: ban.reason, expiresAt: ban.expires_at } : null,
+        };
       },
       joinRequests: async (_: unknown, a: { communityId: string; status: string }, ctx: RequestContext) =>
         (await svc.joinRequests(a.communityId, a.status.toLowerCase() as 'pending', ctx.identity)).map(toRequest),

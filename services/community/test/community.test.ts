@@ -394,6 +394,11 @@ describe.each(modes)('community service (%s)', (mode) => {
     const notice = (await p.gql(`{ community(slug: "gap-fillers") { viewerRole viewerBan { reason expiresAt } } }`, {}, { token: tokens.mike })).data.community;
     expect(notice).toEqual({ viewerRole: null, viewerBan: { reason: 'Spam', expiresAt: banned.data.banMember.expiresAt } });
     expect((await p.gql(`{ community(slug: "gap-fillers") { viewerBan { reason } } }`, {}, { token: tokens.nina })).data.community.viewerBan).toBeNull();
+    // The invite page says so too, without needing to see the community (private ones included).
+    const preview = (who?: string) => p.gql(`query($code: String!) { invitePreview(code: $code) { valid viewerBan { reason } } }`, { code: owners }, who ? { token: tokens[who] } : {});
+    expect((await preview('mike')).data.invitePreview).toEqual({ valid: true, viewerBan: { reason: 'Spam' } });
+    expect((await preview('nina')).data.invitePreview.viewerBan).toBeNull();
+    expect((await preview()).data.invitePreview.viewerBan).toBeNull();
 
     const audit = (await p.gql(`query($c: ID!) { auditLog(communityId: $c, action: "member.ban") { targetUser { handle } } }`, { c: c.id }, { token: tokens.olga })).data.auditLog;
     expect(audit).toEqual([{ targetUser: { handle: 'mike' } }]);

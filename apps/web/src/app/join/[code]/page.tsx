@@ -3,7 +3,7 @@ import Link from 'next/link';
 import { InvitePreviewDocument } from '@circles/client';
 import { AcceptInviteButton, BanNotice } from '@/components/CommunityActions';
 import { t } from '@/i18n';
-import { loadCommunity, loadMyCommunities } from '@/lib/community';
+import { loadMyCommunities } from '@/lib/community';
 import { getViewer, serverClient } from '@/lib/server-api';
 import { Alert, Card } from '@/ui';
 
@@ -26,10 +26,9 @@ export default async function InvitePage({ params }: { params: Promise<{ code: s
     );
   }
   const alreadyMember = viewer ? (await loadMyCommunities()).some((c) => c.id === preview.communityId) : false;
-  // A banned person is told so instead of being offered a button the server would refuse. The preview does not
-  // carry the ban; the community does, when the visitor may see it (a private one stays closed to them, and then
-  // the refusal on pressing Join says it instead).
-  const ban = viewer && !alreadyMember ? ((await loadCommunity(preview.slug))?.viewerBan ?? null) : null;
+  // A banned person is told so instead of being offered a button the server would refuse (the preview carries
+  // their own ban, private communities included).
+  const ban = viewer && !alreadyMember ? preview.viewerBan : null;
   const next = encodeURIComponent(`/join/${code}`);
   return (
     <div className="c-narrow">
