@@ -293,7 +293,7 @@ export function requestStream(f: Fixture, length: number): { checks: Check[]; di
  */
 function trackedCachedApi(raw: CommunityApi, cache: Cache) {
   const missed = new WeakSet<object>();
-  const api = cachedCommunityApi({ can: (input) => (missed.add(input), raw.can(input)) }, cache);
+  const api = cachedCommunityApi({ can: (input) => (missed.add(input), raw.can(input)), spaceAccess: (input) => raw.spaceAccess(input) }, cache);
   return { api, missed };
 }
 
@@ -542,7 +542,10 @@ async function distributed(opts: PermissionOptions) {
     opts.say(`  distributed: fixture ready in ${f.seedMs} ms`);
     const cached: Variant = { name: 'cached', ...trackedCachedApi(rpc, infra.cache) };
     // Reference answers come from the service's policy on the database directly, bypassing RPC and cache.
-    const direct: CommunityApi = { can: ({ userId, permission, communityId, spaceId }) => svc.can(userId, permission, communityId, spaceId) };
+    const direct: CommunityApi = {
+      can: ({ userId, permission, communityId, spaceId }) => svc.can(userId, permission, communityId, spaceId),
+      spaceAccess: ({ userId, communityId, spaceId }) => svc.spaceAccess(userId, communityId, spaceId),
+    };
     const result = await measureShape(opts, 'distributed', f, { name: 'uncached', api: rpc }, cached, direct);
     return {
       mode: 'distributed: community service in its own process (apps/server/src/main.ts via tsx, CIRCLES_ROLES=community, CIRCLES_ENV=production) on PostgreSQL 127.0.0.1:5432; the caller is this process over signed RPC (rpcClient); cache = RedisCache on 127.0.0.1:6379',

@@ -11,6 +11,18 @@ export interface CommunityApi {
    * in that space (a circle needs its membership too)?
    */
   can(input: { userId: string; permission: string; communityId: string; spaceId?: string }): Promise<boolean>;
+  /**
+   * May this user (null: an anonymous visitor or a crawler) read what is posted in this space? Null when the space
+   * is not in that community or its existence is hidden from them (a hidden circle, a private community).
+   */
+  spaceAccess(input: { userId: string | null; communityId: string; spaceId: string }): Promise<SpaceAccess | null>;
+}
+
+export interface SpaceAccess {
+  kind: 'public_center' | 'circle';
+  readable: boolean;
+  /** Anyone may read it, signed in or not (the Public Center of a listed or unlisted community). */
+  public: boolean;
 }
 
 /** What an image upload is for: decides its sizes and who may attach it. */
@@ -64,6 +76,15 @@ export function cachedCommunityApi(api: CommunityApi, cache: Cache): CommunityAp
       const answer = await api.can(input);
       await cache.set(key, answer, PERMISSION_TTL_MS);
       return answer;
+    },
+    async spaceAccess(input) {
+      // Anonymous answers share the '' user and are cleared by community-wide invalidation (visibility, circles).
+      const key = permKey(input.communityId, input.userId ?? '', 'access', input.spaceId);
+      const hit = await cache.get<{ access: SpaceAccess | null }>(key);
+      if (hit !== undefined) return hit.access;
+      const access = await api.spaceAccess(input);
+      await cache.set(key, { access }, PERMISSION_TTL_MS);
+      return access;
     },
   };
 }

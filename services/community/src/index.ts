@@ -19,6 +19,7 @@ export const communityService = defineService({
       api: {
         can: ({ userId, permission, communityId, spaceId }: { userId: string; permission: string; communityId: string; spaceId?: string }) =>
           service.can(userId, permission, communityId, spaceId),
+        spaceAccess: ({ userId, communityId, spaceId }: { userId: string | null; communityId: string; spaceId: string }) => service.spaceAccess(userId, communityId, spaceId),
       } satisfies CommunityApi,
       eventHandlers: {
         // The member directory searches names from auth's public profiles, kept here as a projection.

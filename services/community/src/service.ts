@@ -1,4 +1,4 @@
-import { badInput, type Identity, invalidateCommunityPermissions, isUniqueViolation, newId, newSecretToken, type ServiceDeps, unauthenticated } from '@circles/platform';
+import { badInput, type Identity, invalidateCommunityPermissions, type SpaceAccess, isUniqueViolation, newId, newSecretToken, type ServiceDeps, unauthenticated } from '@circles/platform';
 import type { Kysely } from 'kysely';
 import { verifyChain } from './audit.ts';
 import { communityErrors } from './errors.ts';
@@ -92,6 +92,23 @@ export class CommunityService {
     if (!inSpace.has(permission as Permission)) return false;
     // In a circle you also need its membership, unless you manage circles.
     return space.kind === 'public_center' || (await this.repo.circleRoleOf(spaceId, userId)) !== null || effectivePermissions(grants).has('manage_circles');
+  }
+
+  /** Whether a user (or an anonymous visitor) may read a space's content; null when its existence is hidden from them. */
+  async spaceAccess(userId: string | null, communityId: string, spaceId: string): Promise<SpaceAccess | null> {
+    const [community, space] = await Promise.all([this.repo.byId(communityId), this.repo.space(spaceId)]);
+    if (!community || !space || space.community_id !== communityId) return null;
+    const grants = userId ? await this.repo.grants(communityId, userId) : null;
+    const role = grants?.role ?? null;
+    if (!canSee(community.visibility, role)) return null;
+    if (space.kind === 'public_center') {
+      const isPublic = community.visibility !== 'private';
+      return { kind: 'public_center', public: isPublic, readable: isPublic || role !== null };
+    }
+    const inCircle = userId ? (await this.repo.circleRoleOf(spaceId, userId)) !== null : false;
+    const readable = role !== null && (inCircle || effectivePermissions(grants!).has('manage_circles'));
+    if (space.hidden && !readable) return null;
+    return { kind: 'circle', public: false, readable };
   }
 
   /** The permissions the viewer has in a community, or in one of its spaces (for clients to show the right controls). */
@@ -422,7 +439,8 @@ export class CommunityService {
       await this.deps.outbox.write(trx as Kysely<any>, communityTopics.updated, { communityId, changes: Object.keys(patch) });
       return row;
     });
-    this.deps.outbox.nudge();
+    // Visibility decides who may read its spaces, anonymous visitors included.
+    await this.changed(communityId);
     return row;
   }
 

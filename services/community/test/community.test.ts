@@ -406,6 +406,35 @@ describe.each(modes)('community service (%s)', (mode) => {
     expect(roleErr.errors![0]!.extensions!.field).toBe('name');
   });
 
+  it.runIf(run)('tells other services who may read a space, hiding what outsiders must not know exists', async () => {
+    const c = (await p.gql(CREATE, { input: { name: 'Readers', slug: 'readers' } }, { token: tokens.olga })).data.createCommunity;
+    await p.gql(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: c.id }, { token: tokens.mike });
+    const mk = async (name: string, hidden: boolean) =>
+      (await p.gql(`mutation($c: ID!, $i: CreateCircleInput!) { createCircle(communityId: $c, input: $i) { id } }`, { c: c.id, i: { name, hidden, access: 'INVITE' } }, { token: tokens.olga })).data.createCircle.id as string;
+    const [shown, hidden] = [await mk('Shown', false), await mk('Hidden', true)];
+    const api = p.host.apis!.community;
+    const access = (userId: string | null, spaceId: string) => api.spaceAccess({ userId, communityId: c.id, spaceId });
+    const center = c.publicCenter.id;
+    expect(await access(null, center)).toEqual({ kind: 'public_center', readable: true, public: true });
+    expect(await access(ids.nina!, shown)).toEqual({ kind: 'circle', readable: false, public: false }); // a teaser, not the content
+    expect(await access(ids.mike!, shown)).toEqual({ kind: 'circle', readable: false, public: false });
+    expect(await access(ids.mike!, hidden)).toBeNull();
+    expect(await access(null, hidden)).toBeNull();
+    expect(await access(ids.olga!, hidden)).toEqual({ kind: 'circle', readable: true, public: false });
+    await p.gql(`mutation($s: ID!, $u: ID!) { addCircleMember(circleId: $s, userId: $u) { role } }`, { s: hidden, u: ids.mike }, { token: tokens.olga });
+    expect(await access(ids.mike!, hidden)).toEqual({ kind: 'circle', readable: true, public: false });
+    // Another community's id with this space: nothing.
+    const other = (await p.gql(CREATE, { input: { name: 'Elsewhere', slug: 'elsewhere-readers' } }, { token: tokens.nina })).data.createCommunity;
+    expect(await api.spaceAccess({ userId: ids.olga!, communityId: other.id, spaceId: center })).toBeNull();
+    // Going private reaches cached anonymous answers at once.
+    await p.gql(`mutation($id: ID!) { updateCommunity(id: $id, input: { visibility: PRIVATE }) { id } }`, { id: c.id }, { token: tokens.olga });
+    expect(await access(null, center)).toBeNull();
+    expect(await access(ids.mike!, center)).toEqual({ kind: 'public_center', readable: true, public: false });
+    await p.gql(`mutation($c: ID!, $u: ID!) { banMember(communityId: $c, userId: $u) { reason } }`, { c: c.id, u: ids.mike }, { token: tokens.olga });
+    expect(await access(ids.mike!, center)).toBeNull();
+    expect(await access(ids.mike!, hidden)).toBeNull();
+  });
+
   it.runIf(run)('shows people their own pending request and custom roles in the member directory', async () => {
     const c = (await p.gql(CREATE, { input: { name: 'Waiting Room', slug: 'waiting-room', joinPolicy: 'APPROVAL' } }, { token: tokens.olga })).data.createCommunity;
     const mine = async (who?: string) => (await p.gql(`{ community(slug: "waiting-room") { viewerJoinRequest { status answers } } }`, {}, who ? { token: tokens[who] } : {})).data.community.viewerJoinRequest;
