@@ -14,6 +14,9 @@ export default defineConfig({
     // Real databases, real processes and a real browser: generous but finite.
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // expect.poll waits for something a real system does (an image re-encoded, an event consumed); 1 s, the
+    // default, is too short on two shared cores under a full parallel run.
+    expect: { poll: { timeout: 15_000, interval: 50 } },
     pool: 'forks',
     // Two cores: more workers only thrash.
     maxWorkers: 2,
