@@ -108,6 +108,15 @@ export function createGateway(opts: GatewayOptions) {
     };
     return signIdentity(secret, identity);
   };
+  const anonymousIdentity = (request: Request, remoteAddress: string | undefined): string =>
+    signIdentity(secret, {
+      userId: null,
+      sessionId: null,
+      ip: clientIp(request, remoteAddress, config.trustProxy),
+      userAgent: request.headers.get('user-agent'),
+      requestId: request.headers.get('x-request-id') ?? crypto.randomUUID(),
+      credential: null,
+    });
   const remoteOf = (serverContext: unknown) => (serverContext as { req?: { socket?: { remoteAddress?: string } } } | undefined)?.req?.socket?.remoteAddress;
 
   const identityPlugin: GatewayPlugin = {
@@ -122,14 +131,18 @@ export function createGateway(opts: GatewayOptions) {
     async onRequest({ request, url, endResponse, serverContext }) {
       const route = opts.routes?.find((r) => url.pathname.startsWith(r.prefix));
       if (!route) return;
-      if (request.method !== 'GET' && request.method !== 'HEAD') {
+      const read = request.method === 'GET' || request.method === 'HEAD';
+      if (!read) {
         // Uploads carry raw bytes, not JSON; a cross-site request without cookies is anonymous and refused by the
         // route itself, so only the origin and the cookie rule apply.
         const rejected = csrfRejection(request, { jsonOnly: false });
         if (rejected) return endResponse(rejected);
       }
       try {
-        const response = await route.forward(request, await resolveIdentity(request, remoteOf(serverContext)));
+        // Reads are files a page shows many of (every avatar in a list): they are served as public, or by signed
+        // URL, never by session, so they skip the session lookup and go with an anonymous identity.
+        const identity = read ? anonymousIdentity(request, remoteOf(serverContext)) : await resolveIdentity(request, remoteOf(serverContext));
+        const response = await route.forward(request, identity);
         for (const c of cookiesFor.get(request) ?? []) response.headers.append('set-cookie', c);
         endResponse(response);
       } catch (err) {

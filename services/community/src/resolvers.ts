@@ -92,8 +92,9 @@ export function createCommunityResolvers(svc: CommunityService): Resolvers {
       },
     },
     Member: {
-      // Members are listed in pages of up to 200; one query per page would need a loader, one per member is cheap enough here.
-      customRoles: async (m: { communityId: string; user: { id: string } }) => (await svc.repo.customRolesOf(m.communityId, [m.user.id])).get(m.user.id) ?? [],
+      // A directory page loads its members' custom roles in one query (below); a single member asks for its own.
+      customRoles: async (m: { communityId: string; user: { id: string }; customRoles?: unknown[] }) =>
+        m.customRoles ?? (await svc.repo.customRolesOf(m.communityId, [m.user.id])).get(m.user.id) ?? [],
     },
     Space: {
       __resolveReference: async (ref: { id: string }, ctx: RequestContext) => {
@@ -114,8 +115,11 @@ export function createCommunityResolvers(svc: CommunityService): Resolvers {
       community: async (_: unknown, args: { slug: string }, ctx: RequestContext) => community(await svc.bySlug(args.slug, ctx.identity)),
       communities: async (_: unknown, args: { first: number; after?: string | null }) => (await svc.directory(args.first, args.after)).map(toCommunity),
       myCommunities: async (_: unknown, __: unknown, ctx: RequestContext) => (await svc.mine(ctx.identity)).map(toCommunity),
-      communityMembers: async (_: unknown, args: { communityId: string; search?: string | null; first: number }, ctx: RequestContext) =>
-        (await svc.members(args.communityId, args.search ?? null, args.first, ctx.identity)).map(toMember),
+      communityMembers: async (_: unknown, args: { communityId: string; search?: string | null; first: number }, ctx: RequestContext) => {
+        const rows = await svc.members(args.communityId, args.search ?? null, args.first, ctx.identity);
+        const roles = await svc.repo.customRolesOf(args.communityId, rows.map((r) => r.user_id));
+        return rows.map((r) => ({ ...toMember(r), customRoles: roles.get(r.user_id) ?? [] }));
+      },
       communityRoles: async (_: unknown, a: { communityId: string }, ctx: RequestContext) =>
         (await svc.roles(a.communityId, ctx.identity)).map((r) => ({ id: r.id, name: r.name, permissions: r.permissions })),
       spaceOverrides: (_: unknown, a: { spaceId: string }, ctx: RequestContext) => svc.spaceOverrides(a.spaceId, ctx.identity),

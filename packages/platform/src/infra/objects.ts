@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
@@ -74,14 +74,6 @@ export class DiskObjectStore implements ObjectStore {
     const file = this.file(key);
     await rm(file, { force: true });
     await rm(`${file}.meta.json`, { force: true });
-  }
-
-  /** For tests and health: does the folder exist? */
-  async exists(): Promise<boolean> {
-    return stat(this.root).then(
-      () => true,
-      () => false,
-    );
   }
 
   async close(): Promise<void> {}
