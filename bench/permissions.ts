@@ -14,7 +14,7 @@
 import { mkdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { type Cache, cachedCommunityApi, type CommunityApi, createInfrastructure, createLogger, type Identity, type Infrastructure, loadConfig, newId, Outbox, rpcClient, type ServiceDeps } from '@circles/platform';
+import { type Cache, cachedCommunityApi, type CommunityApi, createInfrastructure, createLogger, type Identity, type Infrastructure, loadConfig, newId, Outbox, rpcClient, type ServiceDeps, UrlSigner } from '@circles/platform';
 import { communityService, CommunityService } from '@circles/community';
 import { startCircles, freePort } from '@circles/server/embedded';
 import { deleteRedisPrefix, freshPglite, freshPostgres, REDIS_URL, spawnCircles, waitReady } from '@circles/testing';
@@ -293,7 +293,7 @@ export function requestStream(f: Fixture, length: number): { checks: Check[]; di
  */
 function trackedCachedApi(raw: CommunityApi, cache: Cache) {
   const missed = new WeakSet<object>();
-  const api = cachedCommunityApi({ can: (input) => (missed.add(input), raw.can(input)), spaceAccess: (input) => raw.spaceAccess(input) }, cache);
+  const api = cachedCommunityApi({ can: (input) => (missed.add(input), raw.can(input)), spaceAccess: (input) => raw.spaceAccess(input), readableSpaces: (input) => raw.readableSpaces(input) }, cache);
   return { api, missed };
 }
 
@@ -487,6 +487,7 @@ function serviceDeps(infra: Infrastructure, config: ServiceDeps['config'], apis:
     db: infra.database!.db,
     outbox: new Outbox('community'),
     mailer: infra.mailer!,
+    urls: new UrlSigner(infra.gatewaySecret),
     apis,
   };
 }
@@ -545,6 +546,7 @@ async function distributed(opts: PermissionOptions) {
     const direct: CommunityApi = {
       can: ({ userId, permission, communityId, spaceId }) => svc.can(userId, permission, communityId, spaceId),
       spaceAccess: ({ userId, communityId, spaceId }) => svc.spaceAccess(userId, communityId, spaceId),
+      readableSpaces: ({ userId, communityId }) => svc.readableSpaces(userId, communityId),
     };
     const result = await measureShape(opts, 'distributed', f, { name: 'uncached', api: rpc }, cached, direct);
     return {

@@ -15,6 +15,7 @@ import {
   loadConfig,
   Outbox,
   serviceNames,
+  UrlSigner,
 } from '@circles/platform';
 import { startCircles } from '@circles/server/embedded';
 import { loadServices } from '@circles/server/registry';
@@ -49,6 +50,7 @@ const instance = await auth!.create({
   pubsub: infra.pubsub,
   limits: infra.limits,
   objects: infra.objects,
+  urls: new UrlSigner(infra.gatewaySecret),
   sessions: infra.sessions,
   outbox: new Outbox('auth'),
   mailer: infra.mailer!,

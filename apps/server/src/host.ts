@@ -6,6 +6,7 @@ import {
   type ApiName,
   applyOnce,
   cachedCommunityApi,
+  UrlSigner,
   handleRpc,
   rpcClient,
   RPC_SIGNATURE_HEADER,
@@ -153,6 +154,7 @@ async function startServices(definitions: ServiceDefinition[], infra: Infrastruc
       outbox,
       mailer: infra.mailer!,
       objects: infra.objects,
+      urls: new UrlSigner(infra.gatewaySecret),
       apis,
     });
     if (instance.api) localApis[def.name as ApiName] = instance.api;

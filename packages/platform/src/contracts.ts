@@ -16,6 +16,17 @@ export interface CommunityApi {
    * is not in that community or its existence is hidden from them (a hidden circle, a private community).
    */
   spaceAccess(input: { userId: string | null; communityId: string; spaceId: string }): Promise<SpaceAccess | null>;
+  /**
+   * Every space of the community this user (null: anonymous) may read, for feeds across spaces. Null when the
+   * community does not exist or is hidden from them.
+   */
+  readableSpaces(input: { userId: string | null; communityId: string }): Promise<ReadableSpace[] | null>;
+}
+
+export interface ReadableSpace {
+  id: string;
+  kind: 'public_center' | 'circle';
+  public: boolean;
 }
 
 export interface SpaceAccess {
@@ -44,7 +55,35 @@ export interface MediaApi {
   claimImage(input: { uploadId: string; userId: string; purpose: ImagePurpose; usedBy: string }): Promise<MediaImage>;
   /** The image is no longer used: its record and bytes are deleted. Unknown ids are ignored. */
   releaseImage(input: { imageId: string }): Promise<boolean>;
+  /**
+   * Attaches uploaded files (POST /media/files) to what uses them (`usedBy`, e.g.
+   * "community:<cid>:circle:<sid>:post:<pid>"), in order. Refused (BAD_USER_INPUT, field attachments) unless this
+   * user uploaded every one and nothing else uses it. Re-claiming for the same usedBy is allowed (edits).
+   */
+  claimFiles(input: { uploadIds: string[]; userId: string; usedBy: string }): Promise<MediaFile[]>;
+  /** The files are no longer used: records and bytes are deleted. Unknown ids are ignored. Returns how many went. */
+  releaseFiles(input: { fileIds: string[] }): Promise<number>;
 }
+
+/** A generic file attached to something (a post's attachment): any type, checked from its bytes. */
+export interface MediaFile {
+  id: string;
+  /** The uploader's file name, made safe: no path, no control characters, at most 200 characters. */
+  name: string;
+  /** The type the bytes really are (e.g. image/webp after re-encoding, application/pdf); never image/svg+xml. */
+  contentType: string;
+  kind: FileKind;
+  bytes: number;
+  /** Images only: the stored main size. */
+  width: number | null;
+  height: number | null;
+  /** Images (and anything else with a preview) have a thumbnail variant. */
+  hasThumb: boolean;
+  ownerId: string;
+}
+export type FileKind = 'image' | 'video' | 'audio' | 'document' | 'archive' | 'text' | 'other';
+/** The stored forms of a file: 'original' (download, as uploaded or re-encoded), 'main' and 'thumb' for images. */
+export type FileVariant = 'original' | 'main' | 'thumb';
 
 export interface ServiceApis {
   community: CommunityApi;
@@ -86,9 +125,20 @@ export function cachedCommunityApi(api: CommunityApi, cache: Cache): CommunityAp
       await cache.set(key, { access }, PERMISSION_TTL_MS);
       return access;
     },
+    async readableSpaces(input) {
+      const key = permKey(input.communityId, input.userId ?? '', 'spaces');
+      const hit = await cache.get<{ spaces: ReadableSpace[] | null }>(key);
+      if (hit !== undefined) return hit.spaces;
+      const spaces = await api.readableSpaces(input);
+      await cache.set(key, { spaces }, PERMISSION_TTL_MS);
+      return spaces;
+    },
   };
 }
 
 export function invalidateCommunityPermissions(cache: Cache, communityId: string, userId?: string): Promise<void> {
   return cache.deletePrefix(userId ? permKey(communityId, userId) : `perm:${communityId}:`);
 }
+
+/** Where a file's stored form is served (media's route); sign it with `UrlSigner` before handing it to a reader. */
+export const fileUrlPath = (fileId: string, variant: FileVariant) => `/media/files/${fileId}/${variant}`;

@@ -22,3 +22,4 @@ export * from './subgraph.ts';
 export * from './http.ts';
 export * from './contracts.ts';
 export * from './rpc.ts';
+export * from './signed-urls.ts';

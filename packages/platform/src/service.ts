@@ -14,6 +14,7 @@ import type { Logger } from './log.ts';
 import type { Mailer } from './mail.ts';
 import type { Migrations } from './migrate.ts';
 import type { SessionManager } from './sessions.ts';
+import type { UrlSigner } from './signed-urls.ts';
 
 /** What a resolver knows about the request it serves. */
 export interface RequestContext {
@@ -38,6 +39,8 @@ export interface ServiceDeps {
   mailer: Mailer;
   /** Media bytes (local disk or S3). */
   objects: ObjectStore;
+  /** Signs and checks short-lived URLs for files only some people may read. */
+  urls: UrlSigner;
   /** Other services' typed APIs (cached where the contract says so), wherever those services run. */
   apis: ServiceApis;
 }

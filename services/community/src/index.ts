@@ -20,6 +20,7 @@ export const communityService = defineService({
         can: ({ userId, permission, communityId, spaceId }: { userId: string; permission: string; communityId: string; spaceId?: string }) =>
           service.can(userId, permission, communityId, spaceId),
         spaceAccess: ({ userId, communityId, spaceId }: { userId: string | null; communityId: string; spaceId: string }) => service.spaceAccess(userId, communityId, spaceId),
+        readableSpaces: ({ userId, communityId }: { userId: string | null; communityId: string }) => service.readableSpaces(userId, communityId),
       } satisfies CommunityApi,
       eventHandlers: {
         // The member directory searches names from auth's public profiles, kept here as a projection.

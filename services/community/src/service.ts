@@ -1,4 +1,4 @@
-import { badInput, type Identity, invalidateCommunityPermissions, type SpaceAccess, isUniqueViolation, newId, newSecretToken, type ServiceDeps, unauthenticated } from '@circles/platform';
+import { badInput, type Identity, invalidateCommunityPermissions, type SpaceAccess, type ReadableSpace, isUniqueViolation, newId, newSecretToken, type ServiceDeps, unauthenticated } from '@circles/platform';
 import type { Kysely } from 'kysely';
 import { verifyChain } from './audit.ts';
 import { communityErrors } from './errors.ts';
@@ -109,6 +109,25 @@ export class CommunityService {
     const readable = role !== null && (inCircle || effectivePermissions(grants!).has('manage_circles'));
     if (space.hidden && !readable) return null;
     return { kind: 'circle', public: false, readable };
+  }
+
+  /** Every space of a community this user (or an anonymous visitor) may read; null when the community is hidden from them. */
+  async readableSpaces(userId: string | null, communityId: string): Promise<ReadableSpace[] | null> {
+    const community = await this.repo.byId(communityId);
+    if (!community) return null;
+    const grants = userId ? await this.repo.grants(communityId, userId) : null;
+    const role = grants?.role ?? null;
+    if (!canSee(community.visibility, role)) return null;
+    const center = await this.repo.publicCenter(communityId);
+    const isPublic = community.visibility !== 'private';
+    const out: ReadableSpace[] = [];
+    if (isPublic || role !== null) out.push({ id: center.id, kind: 'public_center', public: isPublic });
+    if (role === null) return out;
+    const circles = await this.repo.circles(communityId);
+    const manages = effectivePermissions(grants!).has('manage_circles');
+    const mine = manages ? null : await this.repo.circleIdsOf(communityId, userId!);
+    for (const c of circles) if (!mine || mine.has(c.id)) out.push({ id: c.id, kind: 'circle', public: false });
+    return out;
   }
 
   /** The permissions the viewer has in a community, or in one of its spaces (for clients to show the right controls). */
