@@ -347,7 +347,7 @@ async function serveWeb(config: Config, handle: http.RequestListener, gateway: G
   const gatewayUrl = config.gatewayUrl ?? `http://127.0.0.1:${localGatewayPort ?? config.gatewayPort}`;
   // Server components read it per request to call the gateway with the visitor's cookie.
   process.env.GATEWAY_URL = gatewayUrl;
-  const forward = gateway ? (gateway.runtime as unknown as http.RequestListener) : proxyTo(gatewayUrl, log, config.mediaMaxUploadBytes + 1024 * 1024);
+  const forward = gateway ? (gateway.runtime as unknown as http.RequestListener) : proxyTo(gatewayUrl, log, Math.max(config.mediaMaxUploadBytes, config.mediaMaxFileBytes) + 1024 * 1024);
   return listen(
     (req, res) => {
       if (req.url === '/graphql' || req.url?.startsWith('/graphql?')) return forward(req, res);

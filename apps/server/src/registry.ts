@@ -8,6 +8,7 @@ export const serviceRegistry: Record<ServiceName, () => Promise<ServiceDefinitio
   auth: async () => (await import('@circles/auth')).authService,
   community: async () => (await import('@circles/community')).communityService,
   media: async () => (await import('@circles/media')).mediaService,
+  posts: async () => (await import('@circles/posts')).postsService,
 };
 
 export async function loadServices(names: readonly ServiceName[]): Promise<ServiceDefinition[]> {

@@ -6,7 +6,7 @@ import { z } from 'zod';
  * One typed configuration for every process. Sources, later wins: defaults, the JSON file named by
  * CIRCLES_CONFIG_FILE, environment variables. A bad value stops start-up with a message naming the variable.
  */
-export const serviceNames = ['auth', 'community', 'media'] as const;
+export const serviceNames = ['auth', 'community', 'media', 'posts'] as const;
 export type ServiceName = (typeof serviceNames)[number];
 export const roleNames = ['gateway', 'web', ...serviceNames] as const;
 export type RoleName = (typeof roleNames)[number];
@@ -101,6 +101,8 @@ const schema = z.object({
   s3ForcePathStyle: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(true),
   s3Prefix: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, 'expected a key prefix ending in /, e.g. circles/').default(''),
   mediaMaxUploadBytes: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+  /** Largest file attachment (POST /media/files); held in memory while it is checked and stored. */
+  mediaMaxFileBytes: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(25 * 1024 * 1024),
 });
 
 export type Config = z.output<typeof schema>;
@@ -145,6 +147,7 @@ export const envNames: Record<keyof Config, string> = {
   s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
   s3Prefix: 'S3_PREFIX',
   mediaMaxUploadBytes: 'MEDIA_MAX_UPLOAD_BYTES',
+  mediaMaxFileBytes: 'MEDIA_MAX_FILE_BYTES',
 };
 
 export class ConfigError extends Error {

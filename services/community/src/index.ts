@@ -4,7 +4,7 @@ import { parse } from 'graphql';
 import { migrations } from '../migrations/index.ts';
 import type { CommunityDb } from './repo.ts';
 import { createCommunityResolvers } from './resolvers.ts';
-import { CommunityService } from './service.ts';
+import { CommunityService, type ModerationEvent } from './service.ts';
 
 export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 
@@ -24,6 +24,10 @@ export const communityService = defineService({
       } satisfies CommunityApi,
       eventHandlers: {
         // The member directory searches names from auth's public profiles, kept here as a projection.
+        // Moderation in the posts service is recorded in this community's audit chain.
+        'posts.post_removed': (event, trx) => service.auditModeration(trx as CommunityDb, 'post.remove', event.payload as ModerationEvent),
+        'posts.post_restored': (event, trx) => service.auditModeration(trx as CommunityDb, 'post.restore', event.payload as ModerationEvent),
+        'posts.comment_removed': (event, trx) => service.auditModeration(trx as CommunityDb, 'comment.remove', event.payload as ModerationEvent),
         'auth.user.registered': (event, trx) => service.applyProfile(trx as CommunityDb, event.payload as { userId: string; handle: string; displayName: string }),
       },
     };

@@ -3,8 +3,19 @@ import type { Kysely } from 'kysely';
 import { verifyChain } from './audit.ts';
 import { communityErrors } from './errors.ts';
 import { answers, reasonInput, createCircleInput, createCommunityInput, parse, reservedSlugs, roleNameInput, updateCircleInput, updateCommunityInput } from './inputs.ts';
-import { canSee, effectivePermissions, effectiveRank, type Grants, type Permission, permissions, rank, type Role } from './policy.ts';
+import { canSee, effectivePermissions, effectiveRank, type Grants, type Permission, participation, permissions, rank, type Role } from './policy.ts';
 import { type CommunityDb, type CommunityRow, CommunityRepository } from './repo.ts';
+
+export interface ModerationEvent {
+  communityId: string;
+  spaceId: string;
+  postId: string;
+  commentId?: string;
+  authorId: string;
+  moderatorId: string;
+  reason?: string;
+  ip?: string | null;
+}
 
 export const communityTopics = {
   created: 'community.created',
@@ -85,6 +96,11 @@ export class CommunityService {
     if (!userId) return false;
     const grants = await this.repo.grants(communityId, userId);
     if (!grants.role) return false;
+    // An archived community is read-only: nobody posts, comments, chats, speaks or invites until it is unarchived.
+    if (participation.has(permission as Permission) || permission === 'invite') {
+      const community = await this.repo.byId(communityId);
+      if (!community || community.archived_at) return false;
+    }
     if (!spaceId) return effectivePermissions(grants).has(permission as Permission);
     const space = await this.repo.space(spaceId);
     if (!space || space.community_id !== communityId) return false;
@@ -826,6 +842,26 @@ export class CommunityService {
   }
 
   /** Keeps the profile projection current from auth's events. */
+  /**
+   * Content moderation done in other services (a post or comment removed or restored) joins the community's audit
+   * chain, so moderators see one trail. Events for a community deleted meanwhile are dropped.
+   */
+  async auditModeration(trx: CommunityDb, action: string, p: ModerationEvent) {
+    const community = await trx.selectFrom('community.communities').select('id').where('id', '=', p.communityId).executeTakeFirst();
+    if (!community) return;
+    const targetType = action.split('.')[0]!;
+    await this.repo.appendAudit(trx, {
+      communityId: p.communityId,
+      actorId: p.moderatorId,
+      action,
+      targetType,
+      targetId: targetType === 'comment' ? p.commentId! : p.postId,
+      before: null,
+      after: { spaceId: p.spaceId, authorId: p.authorId, postId: p.postId, ...(p.reason ? { reason: p.reason } : {}) },
+      ip: p.ip ?? null,
+    });
+  }
+
   async applyProfile(trx: CommunityDb, payload: { userId: string; handle: string; displayName: string }) {
     await this.repo.upsertProfile(trx, payload);
   }

@@ -1,5 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { defineService } from '@circles/platform';
+import { parse } from 'graphql';
+import { migrations } from '../migrations/index.ts';
+import type { PostsDb } from './repo.ts';
+import { createPostsResolvers } from './resolvers.ts';
+import { PostsService } from './service.ts';
+
+export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+
 /**
- * The posts service (issue "Posts: feeds, comments, reactions, polls, media and file libraries"), being built.
- * Landed so far: the Markdown renderer that is its XSS boundary.
+ * Posts, comments, reactions, polls, feeds and each space's file library. Reading rights come from Community
+ * (`spaceAccess`, `readableSpaces`, `can`); attachment bytes live in Media, reached by signed short-lived URLs.
  */
+export const postsService = defineService({
+  name: 'posts',
+  typeDefs,
+  migrations,
+  create(deps) {
+    const service = new PostsService(deps);
+    return {
+      resolvers: createPostsResolvers(service),
+      eventHandlers: {
+        // @mentions are resolved against auth's public handles, kept here as a projection.
+        'auth.user.registered': (event, trx) => service.applyProfile(trx as PostsDb, event.payload as { userId: string; handle: string }),
+        'community.deleted': (event, trx) => service.dropSpaceContent(trx as PostsDb, { communityId: (event.payload as { communityId: string }).communityId }),
+        'community.circle_deleted': (event, trx) => {
+          const { communityId, circleId } = event.payload as { communityId: string; circleId: string };
+          return service.dropSpaceContent(trx as PostsDb, { communityId, spaceId: circleId });
+        },
+      },
+    };
+  },
+});
+
 export { MAX_MARKDOWN_CHARS, renderMarkdown, type RenderedMarkdown } from './markdown.ts';
+export { PostsService, postTopics } from './service.ts';
+export default postsService;
