@@ -4,10 +4,12 @@ import { describe, expect, it } from 'vitest';
 describe('configuration', () => {
   it('defaults to the embedded all-in-one', () => {
     const c = loadConfig({});
-    expect(c.roles).toEqual(['gateway', 'web', 'auth', 'community', 'media']);
+    expect(c.roles).toEqual(['gateway', 'web', 'auth', 'community', 'media', 'posts']);
     expect(c.gatewayPort).toBe(4000);
     expect(c.webPort).toBe(3000);
     expect(c.databaseUrl).toBeUndefined();
+    expect(c.mediaMaxUploadBytes).toBe(10 * 1024 * 1024);
+    expect(c.mediaMaxFileBytes).toBe(25 * 1024 * 1024);
   });
 
   it.each([
@@ -23,6 +25,8 @@ describe('configuration', () => {
     [{ CIRCLES_ROLES: 'media', REDIS_URL: 'redis://x', DATABASE_URL: 'postgres://x/y' }, 'S3_BUCKET'],
     [{ S3_BUCKET: 'No_Such' }, 'S3_BUCKET'],
     [{ GATEWAY_SECRET: 'short' }, 'GATEWAY_SECRET'],
+    [{ MEDIA_MAX_FILE_BYTES: String(2 * 1024 ** 3) }, 'MEDIA_MAX_FILE_BYTES'],
+    [{ MEDIA_MAX_FILE_BYTES: '25MB' }, 'MEDIA_MAX_FILE_BYTES'],
   ])('stops on a bad value and names it: %o', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`${name}:`));

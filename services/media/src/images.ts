@@ -42,12 +42,25 @@ const sizes: Record<ImagePurpose, { name: string; width: number; height: number 
 
 const MAX_PIXELS = 40_000_000;
 
+/** A stored size: `cover` crops to exactly this box (avatars, banners); `inside` keeps the shape and never enlarges. */
+export interface TargetSize {
+  name: string;
+  width: number;
+  height: number;
+  fit?: 'cover' | 'inside';
+}
+
 /**
  * Decodes the image and re-encodes every size as WebP. Re-encoding drops all metadata (EXIF with GPS position,
  * camera serials, XMP, comments) and anything appended to the file; orientation from EXIF is applied first so the
  * picture still faces the right way. Animated images keep their first frame.
  */
-export async function processImage(bytes: Buffer, purpose: ImagePurpose): Promise<{ variants: (Variant & { data: Buffer })[] }> {
+export function processImage(bytes: Buffer, purpose: ImagePurpose): Promise<{ variants: (Variant & { data: Buffer })[] }> {
+  return encodeWebp(bytes, sizes[purpose]);
+}
+
+/** The same decoding, checks and re-encoding for any list of sizes (attachments use `inside` sizes). */
+export async function encodeWebp(bytes: Buffer, targets: TargetSize[]): Promise<{ variants: (Variant & { data: Buffer })[] }> {
   let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
   try {
     meta = await sharp(bytes, { limitInputPixels: MAX_PIXELS, failOn: 'error' }).metadata();
@@ -59,10 +72,11 @@ export async function processImage(bytes: Buffer, purpose: ImagePurpose): Promis
   if (meta.width * meta.height > MAX_PIXELS) throw mediaErrors.tooManyPixels();
   try {
     const variants = await Promise.all(
-      sizes[purpose].map(async (size) => {
+      targets.map(async (size) => {
+        const inside = size.fit === 'inside';
         const { data, info } = await sharp(bytes, { limitInputPixels: MAX_PIXELS, failOn: 'error' })
           .rotate()
-          .resize(size.width, size.height, { fit: 'cover', position: 'attention', withoutEnlargement: false })
+          .resize(size.width, size.height, inside ? { fit: 'inside', withoutEnlargement: true } : { fit: 'cover', position: 'attention', withoutEnlargement: false })
           .webp({ quality: 82 })
           .toBuffer({ resolveWithObject: true });
         return { name: size.name, width: info.width, height: info.height, bytes: data.length, data };

@@ -29,9 +29,12 @@ export const mediaService = defineService({
       api: {
         claimImage: (input: { uploadId: string; userId: string; purpose: ImagePurpose; usedBy: string }) => service.claimImage(input),
         releaseImage: ({ imageId }: { imageId: string }) => service.releaseImage(imageId),
+        claimFiles: (input: { uploadIds: string[]; userId: string; usedBy: string }) => service.claimFiles(input),
+        releaseFiles: ({ fileIds }: { fileIds: string[] }) => service.releaseFiles(fileIds),
       } satisfies MediaApi,
       eventHandlers: {
-        // What a deleted community or circle used goes with it (usedBy is "community:<id>:…", circles' "community:<id>:circle:<id>").
+        // What a deleted community or circle used goes with it (usedBy is "community:<id>:…", circles' "community:<id>:circle:<id>",
+        // posts' attachments "community:<id>:circle:<id>:post:<id>" or "community:<id>:space:<id>:post:<id>").
         'community.deleted': async (event, trx) => void (await service.releaseUsedBy(`community:${(event.payload as { communityId: string }).communityId}:`, trx)),
         'community.circle_deleted': async (event, trx) => {
           const { communityId, circleId } = event.payload as { communityId: string; circleId: string };
@@ -47,4 +50,5 @@ export const mediaService = defineService({
 
 export { MediaService } from './service.ts';
 export { sniffImageType } from './images.ts';
+export { detectFileType, safeFileName } from './files.ts';
 export default mediaService;
