@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const run = await distributedServicesAvailable();
 
 /**
- * Split mode: the auth, community and media services each as its own process, the gateway as another, the web app
+ * Split mode: the auth, community, media and posts services each as its own process, the gateway as another, the web app
  * as another, talking over HTTP, on the real PostgreSQL and Redis and an S3-compatible store (s3rver); mail goes out
  * over SMTP to a real SMTP server (smtp-server) run by the test.
  */
@@ -22,6 +22,7 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
   let communityUrl: string;
   let media: CirclesProcess;
   let mediaUrl: string;
+  let posts: CirclesProcess;
   let s3: LocalS3;
   let shared: Record<string, string>;
   let gateway: CirclesProcess;
@@ -54,9 +55,9 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     await new Promise<void>((r) => smtp.listen(smtpPort, '127.0.0.1', r));
 
     ensureWebBuild();
-    const [authPort, gatewayPort, webPort, communityPort, mediaPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    const [authPort, gatewayPort, webPort, communityPort, mediaPort, postsPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
     s3 = await startLocalS3('split-media');
-    const subgraphs = `auth=http://127.0.0.1:${authPort}/graphql,community=http://127.0.0.1:${communityPort}/graphql,media=http://127.0.0.1:${mediaPort}/graphql`;
+    const subgraphs = `auth=http://127.0.0.1:${authPort}/graphql,community=http://127.0.0.1:${communityPort}/graphql,media=http://127.0.0.1:${mediaPort}/graphql,posts=http://127.0.0.1:${postsPort}/graphql`;
     shared = {
       GATEWAY_SECRET: randomBytes(32).toString('hex'),
       REDIS_URL,
@@ -68,6 +69,8 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     // Community calls media (claiming uploaded images) by signed RPC at its SUBGRAPH_URLS address.
     community = spawnCircles({ ...shared, CIRCLES_ROLES: 'community', SERVICE_PORT: String(communityPort), HOST: '127.0.0.1', DATABASE_URL: db.url, SUBGRAPH_URLS: subgraphs });
     media = spawnCircles({ ...shared, ...s3.env, CIRCLES_ROLES: 'media', SERVICE_PORT: String(mediaPort), HOST: '127.0.0.1', DATABASE_URL: db.url });
+    // Posts asks community who may read and post, and media to claim attachments, both by signed RPC.
+    posts = spawnCircles({ ...shared, CIRCLES_ROLES: 'posts', SERVICE_PORT: String(postsPort), HOST: '127.0.0.1', DATABASE_URL: db.url, SUBGRAPH_URLS: subgraphs });
     gateway = spawnCircles({
       ...shared,
       CIRCLES_ROLES: 'gateway',
@@ -86,6 +89,7 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
       waitReady(`${authUrl}/readyz`, auth),
       waitReady(`${communityUrl}/readyz`, community),
       waitReady(`${mediaUrl}/readyz`, media),
+      waitReady(`http://127.0.0.1:${postsPort}/readyz`, posts),
       waitReady(`${gatewayUrl}/readyz`, gateway),
       waitReady(`${webUrl}/healthz`, web),
     ]);
@@ -95,6 +99,7 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     await web?.stop();
     await gateway?.stop();
     await community?.stop();
+    await posts?.stop();
     await media?.stop();
     await auth?.stop();
     await s3?.stop();
@@ -184,6 +189,38 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     // The media process itself refuses requests that did not come through the gateway.
     const direct = await fetch(`${mediaUrl}${upload.url}`);
     expect(direct.status).toBe(401);
+  });
+
+  it('posts in a circle with an attachment across processes: posts asks community and media over RPC; the signed link works only for readers', async () => {
+    const gql = gqlClient(gatewayUrl);
+    const login = async (email: string) =>
+      (await gql(`mutation($e: String!) { logIn(input: { email: $e, password: "violet-kettle-sunrise-42", delivery: BEARER }) { token } }`, { e: email })).data.logIn.token as string;
+    const owner = await login('split@example.com');
+    const signUp = await gql(`mutation { signUp(input: { email: "reader@example.com", password: "violet-kettle-sunrise-42", handle: "reader", displayName: "Reader", delivery: BEARER }) { token } }`);
+    const outsider = signUp.data.signUp.token as string;
+    const c = (await gql(`mutation { createCommunity(input: { name: "Split Posts", slug: "split-posts" }) { id } }`, {}, { token: owner })).data.createCommunity;
+    const circle = (await gql(`mutation($c: ID!) { createCircle(communityId: $c, input: { name: "Inner", access: INVITE }) { id } }`, { c: c.id }, { token: owner })).data.createCircle;
+    const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+    const res = await fetch(`${webUrl}/media/files?name=notes.pdf`, { method: 'POST', headers: { authorization: `Bearer ${owner}` }, body: new Uint8Array(pdf) });
+    expect(res.status).toBe(201);
+    const file = (await res.json()) as { id: string; kind: string };
+    expect(file.kind).toBe('document');
+    const created = await gql(
+      `mutation($i: CreatePostInput!) { createPost(input: $i) { id accessible attachments { name url } author { handle } } }`,
+      { i: { communityId: c.id, spaceId: circle.id, title: 'Inner notes', body: 'For the circle only', attachments: [file.id] } },
+      { token: owner },
+    );
+    expect(created.errors).toBeUndefined();
+    const post = created.data.createPost;
+    expect(post.author.handle).toBe('split'); // resolved by auth through the gateway
+    expect(post.attachments[0].name).toBe('notes.pdf');
+    const download = await fetch(`${webUrl}${post.attachments[0].url}`);
+    expect(download.status).toBe(200);
+    expect(Buffer.from(await download.arrayBuffer()).equals(pdf)).toBe(true);
+    expect((await fetch(`${webUrl}${post.attachments[0].url.split('?')[0]}`)).status).toBe(403);
+    // An outsider gets a teaser and no link.
+    const teaser = await gql(`query($id: ID!) { post(id: $id) { accessible body attachments { url } } }`, { id: post.id }, { token: outsider });
+    expect(teaser.data.post).toEqual({ accessible: false, body: null, attachments: [] });
   });
 
   it('refuses calls to the subgraph that did not come through the gateway', async () => {

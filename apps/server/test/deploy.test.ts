@@ -23,9 +23,9 @@ describe('Kubernetes manifests', () => {
     else expect(config.servicePort).toBe(port);
   });
 
-  it('deploys every service and routes the gateway to each', () => {
-    const gateway = containers.find((c) => c.name === 'gateway');
-    const urls = gateway.env.find((e: { name: string }) => e.name === 'SUBGRAPH_URLS').value as string;
+  it('deploys every service and routes the gateway (and services calling each other) to each', () => {
+    // In the shared ConfigMap: the gateway routes by it, and services reach each other's APIs by it.
+    const urls = configMap.SUBGRAPH_URLS!;
     for (const s of serviceNames) {
       expect(containers.map((c) => c.name)).toContain(s);
       expect(urls).toContain(`${s}=`);
