@@ -1,5 +1,6 @@
 import { codeOf, distributedServicesAvailable, modes, startTestPlatform, type TestPlatform } from '@circles/testing';
 import { sql } from 'kysely';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const canRunDistributed = await distributedServicesAvailable();
@@ -330,6 +331,91 @@ describe.each(modes)('posts service (%s)', (mode) => {
     expect(codeOf(await p.gql(CREATE, { input: { communityId: c3.id, spaceId: c3.publicCenter.id, body: 'more' } }, as('olga')))).toBe('FORBIDDEN');
     expect(codeOf(await p.gql(COMMENT, { p: old.id, body: 'hello?' }, as('olga')))).toBe('FORBIDDEN');
     expect((await ok(GET, { id: old.id }, null)).post.body).toBe('last words');
+  });
+
+  it.runIf(run)('attachments: claimed on posting, signed links, the file library with filters, released on edit and delete', async () => {
+    const upload = async (who: string, name: string, bytes: Buffer) => {
+      const res = await fetch(`${p.url}/media/files?name=${encodeURIComponent(name)}`, { method: 'POST', headers: { authorization: `Bearer ${tokens[who]}` }, body: new Uint8Array(bytes) });
+      expect(res.status, await res.clone().text()).toBe(201);
+      return (await res.json()) as { id: string; kind: string };
+    };
+    const png = await sharp({ create: { width: 900, height: 600, channels: 3, background: '#884422' } }).png().toBuffer();
+    const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+    const img = await upload('mike', 'crumb.png', png);
+    const doc = await upload('mike', 'recipe.pdf', pdf);
+    const ATT = `attachments { id name kind contentType bytes width height url thumbUrl uploader { handle } }`;
+    // Someone else's upload cannot be attached.
+    const stolen = await p.gql(CREATE, { input: { communityId: community.id, spaceId: circle, body: 'mine', attachments: [img.id] } }, as('olga'));
+    expect(stolen.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'attachments' });
+    const made = await p.gql(`mutation($i: CreatePostInput!) { createPost(input: $i) { id ${ATT} } }`, { i: { communityId: community.id, spaceId: circle, body: 'Crumb and recipe', attachments: [img.id, doc.id] } }, as('mike'));
+    expect(made.errors).toBeUndefined();
+    const post = made.data.createPost;
+    expect(post.attachments.map((a: { name: string; kind: string }) => [a.name, a.kind])).toEqual([
+      ['crumb.png', 'IMAGE'],
+      ['recipe.pdf', 'DOCUMENT'],
+    ]);
+    const [image, file] = post.attachments;
+    expect(image).toMatchObject({ contentType: 'image/webp', width: 900, height: 600, uploader: { handle: 'mike' } });
+    expect(image.url).toMatch(/^\/media\/files\/[0-9a-f-]{36}\/main\?exp=\d+&sig=/);
+    expect(file.thumbUrl).toBeNull();
+    // Circle attachments get short-lived links (minutes, not days).
+    const exp = Number(new URL(image.url, p.url).searchParams.get('exp')) * 1000;
+    expect(exp - Date.now()).toBeLessThan(31 * 60_000);
+    const got = await fetch(new URL(file.url, p.url));
+    expect(got.status).toBe(200);
+    expect(Buffer.from(await got.arrayBuffer()).equals(pdf)).toBe(true);
+    expect((await fetch(new URL(image.thumbUrl, p.url))).status).toBe(200);
+    // The circle's file library, filtered by kind and uploader; outsiders of the circle get no library.
+    const lib = (kind?: string, uploaderId?: string) =>
+      ok(`query($c: ID!, $s: ID!, $k: FileKind, $u: ID) { spaceFiles(communityId: $c, spaceId: $s, kind: $k, uploaderId: $u) { files { name kind postId } hasNextPage } }`, { c: community.id, s: circle, k: kind, u: uploaderId }, 'mike');
+    expect((await lib()).spaceFiles.files.map((f: { name: string }) => f.name)).toEqual(expect.arrayContaining(['crumb.png', 'recipe.pdf']));
+    expect((await lib('DOCUMENT')).spaceFiles.files.map((f: { name: string }) => f.name)).toEqual(['recipe.pdf']);
+    expect((await lib(undefined, ids.olga)).spaceFiles.files).toEqual([]);
+    // Editing drops the PDF (its bytes go) and keeps the image.
+    const edited = await p.gql(`mutation($id: ID!, $i: UpdatePostInput!) { updatePost(id: $id, input: $i) { ${ATT} } }`, { id: post.id, i: { attachments: [img.id] } }, as('mike'));
+    expect(edited.data.updatePost.attachments.map((a: { name: string }) => a.name)).toEqual(['crumb.png']);
+    await expect.poll(async () => (await fetch(new URL(file.url, p.url))).status).toBe(404);
+    expect((await lib('DOCUMENT')).spaceFiles.files).toEqual([]);
+    // Deleting the post deletes the image too.
+    await ok(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: post.id }, 'mike');
+    await expect.poll(async () => (await fetch(new URL(image.url, p.url))).status).toBe(404);
+    expect((await lib()).spaceFiles.files.map((f: { postId: string }) => f.postId)).not.toContain(post.id);
+    // Public Center attachments get long-lived links (days), so public pages cache well.
+    const pub = await upload('mike', 'public.png', png);
+    const pubPost = await p.gql(`mutation($i: CreatePostInput!) { createPost(input: $i) { attachments { url } } }`, { i: { communityId: community.id, spaceId: community.center, body: 'open', attachments: [pub.id] } }, as('mike'));
+    const pubExp = Number(new URL(pubPost.data.createPost.attachments[0].url, p.url).searchParams.get('exp')) * 1000;
+    expect(pubExp - Date.now()).toBeGreaterThan(86_400_000);
+  });
+
+  it.runIf(run)('every change is an outbox event carrying what search, notifications and analytics need', async () => {
+    const post = await createPost('olga', { title: 'Evented', body: 'Hello @mike' });
+    const comment = (await ok(COMMENT, { p: post.id, body: 'Hi @olga' }, 'mike')).createComment;
+    await ok(`mutation($id: ID!) { setPostReaction(postId: $id, emoji: "🎉", reacted: true) { id } }`, { id: post.id }, 'nina');
+    await ok(`mutation($id: ID!) { setPostReaction(postId: $id, emoji: "🎉", reacted: false) { id } }`, { id: post.id }, 'nina');
+    await ok(`mutation($id: ID!) { updatePost(id: $id, input: { body: "Hello @mike and @nina" }) { id } }`, { id: post.id }, 'olga');
+    await ok(`mutation($id: ID!) { updateComment(id: $id, body: "Hi!") { id } }`, { id: comment.id }, 'mike');
+    await ok(`mutation($id: ID!) { deleteComment(id: $id) { id } }`, { id: comment.id }, 'mike');
+    await ok(`mutation($id: ID!) { removePost(id: $id, reason: "test") { id } }`, { id: post.id }, 'mod');
+    // The relay moves outbox rows to the event log: read what consumers will see (a new consumer starts from the beginning).
+    const seen: { topic: string; payload: any }[] = [];
+    const sub = await p.infra.eventLog.consume({
+      consumer: `posts-test-${mode}-${Date.now()}`,
+      topics: ['posts.post_created', 'posts.post_edited', 'posts.comment_created', 'posts.comment_edited', 'posts.comment_deleted', 'posts.reaction_added', 'posts.reaction_removed', 'posts.post_removed'],
+      handler: async (e) => void seen.push({ topic: e.topic, payload: e.payload }),
+    });
+    try {
+      await expect.poll(() => seen.filter((e) => [e.payload.postId].includes(post.id)).map((e) => e.topic).sort()).toEqual(
+        ['posts.comment_created', 'posts.comment_deleted', 'posts.comment_edited', 'posts.post_created', 'posts.post_edited', 'posts.post_removed', 'posts.reaction_added', 'posts.reaction_removed'].sort(),
+      );
+    } finally {
+      await sub.stop();
+    }
+    const byTopic = Object.fromEntries(seen.filter((e) => e.payload.postId === post.id).map((e) => [e.topic, e.payload]));
+    expect(byTopic['posts.post_created']).toMatchObject({ communityId: community.id, spaceId: community.center, authorId: ids.olga, title: 'Evented', text: 'Hello @mike', mentions: [ids.mike], public: true, spaceKind: 'public_center' });
+    expect(byTopic['posts.post_edited']).toMatchObject({ newMentions: [ids.nina], editorId: ids.olga });
+    expect(byTopic['posts.comment_created']).toMatchObject({ commentId: comment.id, authorId: ids.mike, postAuthorId: ids.olga, mentions: [ids.olga] });
+    expect(byTopic['posts.reaction_added']).toMatchObject({ targetType: 'post', userId: ids.nina, emoji: '🎉', targetAuthorId: ids.olga });
+    expect(byTopic['posts.post_removed']).toMatchObject({ moderatorId: ids.mod, reason: 'test' });
   });
 
   it.runIf(run)('deleting a circle deletes its posts', async () => {
