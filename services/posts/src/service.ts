@@ -432,10 +432,10 @@ export class PostsService {
     const added = wanted.filter((id) => !currentIds.includes(id));
     const dropped = currentIds.filter((id) => !wanted.includes(id));
     const files = added.length ? await this.deps.apis.media.claimFiles({ uploadIds: added, userId, usedBy: this.usedBy(row, access) }) : [];
-    const changed = title !== row.title || body !== row.body || added.length > 0 || dropped.length > 0;
+    const changed = title !== row.title || body !== row.body || wanted.join() !== currentIds.join();
     if (!changed) return row;
     const now = new Date();
-    const updated = await this.repo.transaction(async (trx) => {
+    const write = this.repo.transaction(async (trx) => {
       const locked = await this.repo.postForUpdate(trx, row.id);
       if (!locked || locked.status !== 'published') throw postErrors.gone();
       if (title !== locked.title || body !== locked.body) {
@@ -461,6 +461,11 @@ export class PostsService {
         newMentions: rendered.mentions.filter((m) => !locked.mentions.includes(m)),
       });
       return next;
+    });
+    const updated = await write.catch(async (err) => {
+      // The newly claimed files belong to no saved version: let them go.
+      if (files.length) await this.deps.apis.media.releaseFiles({ fileIds: files.map((f) => f.id) }).catch(() => {});
+      throw err;
     });
     if (dropped.length) await this.deps.apis.media.releaseFiles({ fileIds: dropped });
     this.deps.outbox.nudge();
