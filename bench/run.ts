@@ -5,12 +5,19 @@
  * human summary goes to stderr; one JSON document goes to stdout and to bench/results/latest.json. Exits 1 when a
  * measurement failed or a load run saw a bad response (or a wrong answer).
  *
- * Knobs (environment): BENCH_ONLY (comma list of cold, me, permissions, home; default all), BENCH_STARTS (5),
+ * Posts at scale (section `posts`, issue 4): one community with 100,000 posts and 1,000,000 comments on PostgreSQL and
+ * on PGlite; the home feed (first page and page 51) and the page of a post with 500 comments through the gateway,
+ * anonymous and signed in (bench/posts.ts).
+ *
+ * Knobs (environment): BENCH_ONLY (comma list of cold, me, permissions, home, posts; default all), BENCH_STARTS (5),
  * BENCH_SECONDS per load run (10; the permission section alternates its variants over two rounds of BENCH_SECONDS / 2
  * each, the home section runs the page twice for BENCH_SECONDS and each floor twice for a quarter of it),
  * BENCH_WARMUP_SECONDS (3), BENCH_PERMISSION_CONCURRENCY (16), BENCH_PERMISSION_MEMBERS
  * (1000), BENCH_HOME_MEMBERS (24), BENCH_WEB_WAIT_SECONDS (60: how long the web sections wait for a web build,
- * since the benchmark never runs `next build` itself).
+ * since the benchmark never runs `next build` itself); for posts: BENCH_POSTS_STORES (postgres,pglite),
+ * BENCH_POSTS_POSTS (100000), BENCH_POSTS_COMMENTS (1000000: 500 on one post + a multiple of 20),
+ * BENCH_POSTS_SECONDS per loaded run (BENCH_SECONDS), BENCH_POSTS_WARMUP_SECONDS (2), BENCH_POSTS_CONNECTIONS (10),
+ * BENCH_POSTS_SERIAL_REQUESTS (30: one connection, unloaded latency), BENCH_POSTS_DEEP_PAGE (51).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -36,6 +43,7 @@ import {
   waitForWebBuild,
 } from './lib.ts';
 import { permissionChecks } from './permissions.ts';
+import { postsAtScale } from './posts.ts';
 
 const STARTS = Number(process.env.BENCH_STARTS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -47,10 +55,15 @@ const WEB_WAIT_SECONDS = Number(process.env.BENCH_WEB_WAIT_SECONDS ?? 60);
 const ROUNDS = 2;
 const CONNECTIONS = 10;
 const RATIO_TARGET = 0.6;
+const POSTS_STORES = (process.env.BENCH_POSTS_STORES ?? 'postgres,pglite').split(',').map((s) => s.trim()).filter(Boolean);
+if (POSTS_STORES.some((s) => s !== 'postgres' && s !== 'pglite')) {
+  process.stderr.write(`BENCH_POSTS_STORES: choose from postgres, pglite (got ${POSTS_STORES.join(', ')})\n`);
+  process.exit(2);
+}
 
-const SECTIONS = ['cold', 'me', 'permissions', 'home'] as const;
+const SECTIONS = ['cold', 'me', 'permissions', 'home', 'posts'] as const;
 type SectionName = (typeof SECTIONS)[number];
-const ALIASES: Record<string, SectionName> = { coldstart: 'cold', cold: 'cold', me: 'me', methroughput: 'me', permissions: 'permissions', permissionchecks: 'permissions', home: 'home', communityhome: 'home' };
+const ALIASES: Record<string, SectionName> = { coldstart: 'cold', cold: 'cold', me: 'me', methroughput: 'me', permissions: 'permissions', permissionchecks: 'permissions', home: 'home', communityhome: 'home', posts: 'posts', postsatscale: 'posts' };
 const only = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
 const unknownSections = only.filter((s) => !(s in ALIASES));
 if (unknownSections.length) {
@@ -180,6 +193,23 @@ const homeResult = selected.has('home')
     )
   : undefined;
 
+const postsResult = selected.has('posts')
+  ? await section('posts at scale', () =>
+      postsAtScale({
+        stores: POSTS_STORES as ('postgres' | 'pglite')[],
+        posts: Number(process.env.BENCH_POSTS_POSTS ?? 100_000),
+        comments: Number(process.env.BENCH_POSTS_COMMENTS ?? 1_000_000),
+        seconds: Number(process.env.BENCH_POSTS_SECONDS ?? SECONDS),
+        warmupSeconds: Number(process.env.BENCH_POSTS_WARMUP_SECONDS ?? 2),
+        connections: Number(process.env.BENCH_POSTS_CONNECTIONS ?? CONNECTIONS),
+        serialRequests: Number(process.env.BENCH_POSTS_SERIAL_REQUESTS ?? 30),
+        deepPage: Number(process.env.BENCH_POSTS_DEEP_PAGE ?? 51),
+        scratch,
+        say,
+      }),
+    )
+  : undefined;
+
 const result = {
   timestamp: new Date().toISOString(),
   commit,
@@ -197,6 +227,7 @@ const result = {
   ...(meResult ? { meThroughput: meResult } : {}),
   ...(permissionResult ? { permissionChecks: permissionResult } : {}),
   ...(homeResult ? { communityHome: homeResult } : {}),
+  ...(postsResult ? { postsAtScale: postsResult } : {}),
 };
 await rm(scratch, { recursive: true, force: true });
 // Other work on the machine shows up here: compare before trusting a change in the figures.
@@ -206,7 +237,8 @@ const ok =
   (!coldResult || !failed(coldResult)) &&
   (!meResult || (!failed(meResult) && meResult.valid)) &&
   (!permissionResult || (!failed(permissionResult) && permissionResult.valid)) &&
-  (!homeResult || (!failed(homeResult) && homeResult.valid));
+  (!homeResult || (!failed(homeResult) && homeResult.valid)) &&
+  (!postsResult || (!failed(postsResult) && postsResult.valid));
 if (!ok) process.exitCode = 1;
 
 say('');
@@ -243,6 +275,26 @@ if (ch && !failed(ch)) {
     `community home ${ch.path} (anonymous, ${ch.connections} connections): ${ch.page.requestsPerSec} req/s, p50 ${ch.page.p50Ms} / p90 ${ch.page.p90Ms} / p99 ${ch.page.p99Ms} / max ${ch.page.maxMs} ms, non-2xx ${ch.page.non2xx}${ch.valid ? '' : ' INVALID RUN'}`,
   );
   say(`  floors: robots.txt ${ch.robots.requestsPerSec} req/s (p99 ${ch.robots.p99Ms} ms), static file ${ch.static.requestsPerSec} req/s (p99 ${ch.static.p99Ms} ms); page/robots throughput ${ch.ratios.pageOverRobotsThroughput}, page/static ${ch.ratios.pageOverStaticThroughput}`);
+}
+const pa = postsResult;
+if (pa && !failed(pa)) {
+  for (const [store, s] of Object.entries(pa.stores)) {
+    if (failed(s)) {
+      say(`posts at scale, ${store}: FAILED (${s.error.split('\n')[0]})`);
+      continue;
+    }
+    const c = s.fixture.counts;
+    say(
+      `posts at scale, ${store}: ${c.posts} posts, ${c.comments} comments, ${c.reactions} reactions seeded in ${round((s.fixture.seedMs.total ?? Number.NaN) / 1000)} s ` +
+        `(+ VACUUM ANALYZE ${round(s.fixture.vacuumAnalyzeMs / 1000)} s)${s.valid ? '' : ' INVALID RUN (bad responses)'}`,
+    );
+    for (const r of s.results) {
+      say(
+        `  ${r.query.padEnd(13)} ${r.viewer.padEnd(9)} ${pa.connections} conn: ${r.loaded.requestsPerSec} req/s, p50 ${r.loaded.p50Ms} / p99 ${r.loaded.p99Ms} ms; ` +
+          `serial p50 ${r.serial.p50Ms} / p99 ${r.serial.p99Ms} ms (${r.responseBytes} bytes)${r.valid ? '' : ' INVALID'}`,
+      );
+    }
+  }
 }
 
 const json = JSON.stringify({ ...result, machine: { ...result.machine, loadAverage1mAtEnd: loadAverageAtEnd } }, null, 2);
