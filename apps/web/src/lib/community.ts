@@ -1,7 +1,8 @@
 /** Server-side loading for community pages: one API call per request, shared by a page and its metadata. */
 import { cache } from 'react';
 import { headers } from 'next/headers';
-import { CommunityPageDocument, MyCommunitiesDocument, type CommunityPageQuery, type MyCommunitiesQuery } from '@circles/client';
+import { CirclePageDocument, CommunityPageDocument, MyCommunitiesDocument, type CommunityPageQuery, type MyCommunitiesQuery } from '@circles/client';
+import { looksLikeId } from '@/lib/permissions';
 import { serverClient } from '@/lib/server-api';
 
 export type CommunityView = NonNullable<CommunityPageQuery['community']>;
@@ -12,6 +13,19 @@ export const loadCommunity = cache(async (slug: string): Promise<CommunityView |
   if (!/^[a-z0-9-]{1,64}$/.test(slug)) return null;
   const { community } = await (await serverClient()).request(CommunityPageDocument, { slug });
   return community;
+});
+
+/**
+ * The circle if the viewer may see it and it belongs to the community in the address; null otherwise. A hidden
+ * circle the viewer may not see and one that does not exist look the same: 404.
+ */
+export const loadCircle = cache(async (slug: string, circleId: string) => {
+  if (!looksLikeId(circleId)) return null;
+  const community = await loadCommunity(slug);
+  if (!community) return null;
+  const { circle } = await (await serverClient()).request(CirclePageDocument, { id: circleId });
+  if (!circle || circle.kind !== 'CIRCLE' || circle.community.id !== community.id) return null;
+  return { community, circle };
 });
 
 /** The signed-in person's communities for the header; empty when anonymous or when the API does not answer. */

@@ -1,6 +1,7 @@
 'use client';
 /**
- * Uploading an image to the media route (POST /media/images?purpose=…, the raw bytes as the body). It goes through
+ * Uploading to the media routes (POST /media/images?purpose=… for images, POST /media/files?name=… for post
+ * attachments; the raw bytes as the body). It goes through
  * XMLHttpRequest rather than fetch because only XHR reports upload progress. Failures become `ClientError`s with
  * the server's code and message, so `describeError` turns them into words like any other API error.
  */
@@ -37,13 +38,13 @@ function errorFrom(status: number, body: string, retryAfter: string | null): Cli
 }
 
 /**
- * Sends `file` for `purpose` to `uploadPath` (from mediaLimits). `onProgress` gets the share of bytes sent, 0 to 1;
- * once everything is sent the server still decodes and re-encodes the image before it answers.
+ * POSTs `file`'s bytes to `url` and resolves with the 201 answer's JSON. `onProgress` gets the share of bytes sent,
+ * 0 to 1.
  */
-export function uploadImage(uploadPath: string, purpose: ImagePurpose, file: Blob, onProgress: (fraction: number) => void): UploadHandle {
+function sendBytes<T>(url: string, file: Blob, onProgress: (fraction: number) => void): { done: Promise<T>; abort(): void } {
   const xhr = new XMLHttpRequest();
-  const done = new Promise<UploadedImage>((resolve, reject) => {
-    xhr.open('POST', `${uploadPath}?purpose=${purpose}`);
+  const done = new Promise<T>((resolve, reject) => {
+    xhr.open('POST', url);
     // The session cookie rides along (same origin); the header is the gateway's CSRF guard for cookie requests.
     xhr.setRequestHeader(CSRF_HEADER, '1');
     xhr.setRequestHeader('content-type', file.type || 'application/octet-stream');
@@ -53,7 +54,7 @@ export function uploadImage(uploadPath: string, purpose: ImagePurpose, file: Blo
     xhr.onload = () => {
       if (xhr.status === 201) {
         try {
-          resolve(JSON.parse(xhr.responseText) as UploadedImage);
+          resolve(JSON.parse(xhr.responseText) as T);
         } catch {
           reject(new ClientError({ code: 'BAD_RESPONSE', message: '', status: xhr.status }));
         }
@@ -66,4 +67,34 @@ export function uploadImage(uploadPath: string, purpose: ImagePurpose, file: Blo
     xhr.send(file);
   });
   return { done, abort: () => xhr.abort() };
+}
+
+/**
+ * Sends `file` for `purpose` to `uploadPath` (from mediaLimits). `onProgress` gets the share of bytes sent, 0 to 1;
+ * once everything is sent the server still decodes and re-encodes the image before it answers.
+ */
+export function uploadImage(uploadPath: string, purpose: ImagePurpose, file: Blob, onProgress: (fraction: number) => void): UploadHandle {
+  return sendBytes<UploadedImage>(`${uploadPath}?purpose=${purpose}`, file, onProgress);
+}
+
+/** What POST /media/files answers: the stored file (its id goes into a post's attachments). */
+export interface UploadedFile {
+  id: string;
+  name: string;
+  contentType: string;
+  /** Lower case: image, video, audio, document, archive, text, other. */
+  kind: string;
+  bytes: number;
+  width: number | null;
+  height: number | null;
+  /** A short-lived link to an image's thumbnail, for the composer; null for other files. */
+  previewUrl: string | null;
+}
+
+/**
+ * Sends a post attachment to `uploadPath` (mediaLimits.fileUploadPath) under its file name. Images are re-encoded
+ * after the last byte arrives, so there may be a pause between 100% and the answer.
+ */
+export function uploadFile(uploadPath: string, file: File, onProgress: (fraction: number) => void): { done: Promise<UploadedFile>; abort(): void } {
+  return sendBytes<UploadedFile>(`${uploadPath}?name=${encodeURIComponent(file.name)}`, file, onProgress);
 }

@@ -2,16 +2,19 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { MembershipPanel } from '@/components/CommunityActions';
+import { FeedSection } from '@/components/posts/FeedSection';
 import { t } from '@/i18n';
 import { circleMembersLabel, memberCountLabel } from '@/lib/format';
 import { loadCommunity, publicBaseUrl, type CommunityView } from '@/lib/community';
 import { absoluteUrl, IMAGE_SIZES } from '@/lib/images';
+import { loadFileLimits } from '@/lib/media';
 import { managesSomething } from '@/lib/permissions';
+import { feedParams, filesPath } from '@/lib/posts';
 import { getViewer } from '@/lib/server-api';
 import { loadPermissions } from '@/lib/settings';
 import { Badge, Card, CircleThumb, CommunityAvatar, EmptyState } from '@/ui';
 
-type Params = { params: Promise<{ slug: string }> };
+type Params = { params: Promise<{ slug: string }>; searchParams: Promise<Record<string, string | string[] | undefined>> };
 
 /** A short summary for search results and link previews (descriptions can run to 2000 characters). */
 function summary(community: CommunityView): string {
@@ -66,14 +69,18 @@ function JsonLd({ community, url, base }: { community: CommunityView; url: strin
 
 // No loading.tsx here on purpose: a streamed loading state would commit the response as 200 before the page can
 // answer 404 for an unknown or private community, and crawlers should see the real status.
-export default async function CommunityPage({ params }: Params) {
+export default async function CommunityPage({ params, searchParams }: Params) {
   const { slug } = await params;
   const [community, viewer] = await Promise.all([loadCommunity(slug), getViewer()]);
   if (!community) notFound();
   const base = await publicBaseUrl();
   const url = `${base}/c/${community.slug}`;
   const circles = community.circles;
-  const permissions = community.viewerRole ? await loadPermissions(community.id) : [];
+  const center = community.publicCenter;
+  const [permissions, centerPermissions] = community.viewerRole ? await Promise.all([loadPermissions(community.id), loadPermissions(community.id, center.id)]) : [[], []];
+  // New posts go to the Public Center from here; circles have their own composer on their pages.
+  const mayPost = viewer !== null && !community.archived && centerPermissions.includes('post');
+  const limits = mayPost ? await loadFileLimits() : null;
   const banner = IMAGE_SIZES.COMMUNITY_BANNER.main;
   return (
     <div className="c-stack">
@@ -98,7 +105,7 @@ export default async function CommunityPage({ params }: Params) {
               </p>
             </div>
           </div>
-          <div data-testid="membership">
+          <div data-testid="membership" id="membership">
             <MembershipPanel
               communityId={community.id}
               slug={community.slug}
@@ -131,6 +138,17 @@ export default async function CommunityPage({ params }: Params) {
           {community.description.trim() ? <p className="c-prose">{community.description}</p> : <EmptyState>{t('community.noDescription')}</EmptyState>}
         </div>
       </Card>
+      <FeedSection
+        community={community}
+        space={null}
+        composeIn={mayPost ? { id: center.id, name: t('space.publicCenter') } : null}
+        limits={limits}
+        basePath={`/c/${community.slug}`}
+        params={feedParams(await searchParams)}
+        signedIn={viewer !== null}
+        joinHref={`/c/${community.slug}#membership`}
+        filesHref={filesPath(community.slug, { id: center.id, kind: 'PUBLIC_CENTER' })}
+      />
       <Card title={t('community.circles')}>
         {circles.length === 0 ? (
           <EmptyState>{t('community.circlesEmpty')}</EmptyState>

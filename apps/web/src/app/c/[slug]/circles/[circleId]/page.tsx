@@ -1,33 +1,20 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
-import { cache } from 'react';
-import { CircleMembersDocument, CirclePageDocument, ClientError, type CircleMembersQuery } from '@circles/client';
+import { CircleMembersDocument, ClientError, type CircleMembersQuery } from '@circles/client';
 import { CircleImageField, CircleMemberList, CircleMembership } from '@/components/CircleActions';
+import { FeedSection } from '@/components/posts/FeedSection';
 import { t } from '@/i18n';
 import { circleMembersLabel } from '@/lib/format';
-import { loadCommunity, publicBaseUrl, type CommunityView } from '@/lib/community';
+import { loadCircle, publicBaseUrl, type CommunityView } from '@/lib/community';
 import { absoluteUrl, IMAGE_SIZES } from '@/lib/images';
-import { loadMediaLimits } from '@/lib/media';
-import { looksLikeId } from '@/lib/permissions';
+import { loadFileLimits, loadMediaLimits } from '@/lib/media';
+import { circlePath, feedParams, filesPath } from '@/lib/posts';
 import { getViewer, serverClient } from '@/lib/server-api';
 import { loadPermissions } from '@/lib/settings';
 import { Alert, Badge, Card, EmptyState } from '@/ui';
 
-type Params = { params: Promise<{ slug: string; circleId: string }> };
-
-/**
- * The circle if the viewer may see it and it belongs to the community in the address; null otherwise. A hidden
- * circle the viewer may not see and one that does not exist look the same: 404.
- */
-const loadCircle = cache(async (slug: string, circleId: string) => {
-  if (!looksLikeId(circleId)) return null;
-  const community = await loadCommunity(slug);
-  if (!community) return null;
-  const { circle } = await (await serverClient()).request(CirclePageDocument, { id: circleId });
-  if (!circle || circle.kind !== 'CIRCLE' || circle.community.id !== community.id) return null;
-  return { community, circle };
-});
+type Params = { params: Promise<{ slug: string; circleId: string }>; searchParams: Promise<Record<string, string | string[] | undefined>> };
 
 export async function generateMetadata({ params }: Params): Promise<Metadata> {
   const { slug, circleId } = await params;
@@ -60,16 +47,25 @@ function accessNote(community: CommunityView, access: string, signedIn: boolean)
 }
 
 // No loading.tsx on purpose: the page must be able to answer 404 (hidden circles) with the real status.
-export default async function CirclePage({ params }: Params) {
+export default async function CirclePage({ params, searchParams }: Params) {
   const { slug, circleId } = await params;
   const [found, viewer] = await Promise.all([loadCircle(slug, circleId), getViewer()]);
   if (!found) notFound();
   const { community, circle } = found;
-  const [members, permissions] = await Promise.all([community.viewerRole ? loadMembers(circle.id) : Promise.resolve(null), community.viewerRole ? loadPermissions(community.id) : Promise.resolve([])]);
+  const [members, permissions, circlePermissions] = await Promise.all([
+    community.viewerRole ? loadMembers(circle.id) : Promise.resolve(null),
+    community.viewerRole ? loadPermissions(community.id) : Promise.resolve([]),
+    community.viewerRole ? loadPermissions(community.id, circle.id) : Promise.resolve([]),
+  ]);
   const isHost = Boolean(viewer && members?.some((m) => m.user.id === viewer.user.id && m.role === 'HOST'));
   const managesCircles = permissions.includes('manage_circles');
   const canManage = !community.archived && (isHost || managesCircles);
   const limits = canManage ? await loadMediaLimits() : null;
+  // Who may read a circle's posts: its members, and people who manage circles (services/community's spaceAccess).
+  const readable = community.viewerRole !== null && (circle.viewerIsMember || managesCircles);
+  const mayPost = viewer !== null && !community.archived && circlePermissions.includes('post');
+  const fileLimits = mayPost ? await loadFileLimits() : null;
+  const path = circlePath(community.slug, circle.id);
   const image = IMAGE_SIZES.CIRCLE_IMAGE.main;
 
   return (
@@ -90,7 +86,7 @@ export default async function CirclePage({ params }: Params) {
               {isHost ? ` · ${t('circle.youHost')}` : null}
             </p>
           </div>
-          <div data-testid="circle-membership">
+          <div data-testid="circle-membership" id="circle-membership">
             {circle.viewerIsMember ? (
               <CircleMembership circleId={circle.id} name={circle.name} member />
             ) : community.viewerRole && circle.access === 'OPEN' && !community.archived ? (
@@ -109,6 +105,17 @@ export default async function CirclePage({ params }: Params) {
           ) : null}
         </div>
       </Card>
+      <FeedSection
+        community={community}
+        space={{ id: circle.id, name: circle.name }}
+        composeIn={mayPost ? { id: circle.id, name: circle.name } : null}
+        limits={fileLimits}
+        basePath={path}
+        params={feedParams(await searchParams)}
+        signedIn={viewer !== null}
+        joinHref={viewer ? '#circle-membership' : `/login?next=${encodeURIComponent(path)}`}
+        filesHref={readable ? filesPath(community.slug, { id: circle.id, kind: 'CIRCLE' }) : null}
+      />
       {canManage ? (
         <Card>
           <CircleImageField circleId={circle.id} name={circle.name} imageUrl={circle.imageUrl} limits={limits} />
