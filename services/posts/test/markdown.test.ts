@@ -1,63 +1,7 @@
 import { parseDocument } from 'htmlparser2';
 import { describe, expect, it } from 'vitest';
 import { renderMarkdown } from '../src/markdown.ts';
-
-/**
- * Filter-evasion payloads in the spirit of OWASP's XSS cheat sheet, written as a person would type them into a
- * post: raw HTML, broken tags, encoded schemes, Markdown links and images with script URLs, and mixtures.
- */
-const corpus = [
-  '<script>alert(1)</script>',
-  '<SCRIPT SRC=http://xss.example/xss.js></SCRIPT>',
-  '<IMG SRC="javascript:alert(\'XSS\');">',
-  '<IMG SRC=javascript:alert(\'XSS\')>',
-  '<IMG SRC=JaVaScRiPt:alert(\'XSS\')>',
-  '<IMG SRC=`javascript:alert("RSnake says, \'XSS\'")`>',
-  '<IMG """><SCRIPT>alert("XSS")</SCRIPT>"\\>',
-  '<IMG SRC=/ onerror="alert(String.fromCharCode(88,83,83))"></img>',
-  '<img src=x onerror="&#0000106&#0000097&#0000118&#0000097&#0000115&#0000099&#0000114&#0000105&#0000112&#0000116&#0000058&#0000097&#0000108&#0000101&#0000114&#0000116&#0000040&#0000039&#0000088&#0000083&#0000083&#0000039&#0000041">',
-  '<IMG SRC="jav&#x09;ascript:alert(\'XSS\');">',
-  '<IMG SRC=" &#14;  javascript:alert(\'XSS\');">',
-  '<SCRIPT/XSS SRC="http://xss.example/xss.js"></SCRIPT>',
-  '<BODY onload!#$%&()*~+-_.,:;?@[/|\\]^`=alert("XSS")>',
-  '<<SCRIPT>alert("XSS");//\\<</SCRIPT>',
-  '<iframe src=http://xss.example/scriptlet.html <',
-  '<svg/onload=alert(1)>',
-  '<svg><script>alert(1)</script></svg>',
-  '<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>',
-  '<a href="javascript:alert(1)">click</a>',
-  '<details open ontoggle=alert(1)>',
-  '<object data="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=="></object>',
-  '<embed src="javascript:alert(1)">',
-  '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
-  '<style>@import "http://xss.example/xss.css";</style>',
-  '<div style="background-image: url(javascript:alert(1))">x</div>',
-  '[click](javascript:alert(1))',
-  '[click](JaVaScRiPt:alert(1))',
-  '[click](javascript&#58;alert(1))',
-  '[click](&#x6A;avascript:alert(1))',
-  '[click](vbscript:msgbox(1))',
-  '[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)',
-  '[click]( javascript:alert(1))',
-  '![img](javascript:alert(1))',
-  '![img](x" onerror="alert(1))',
-  '![x](https://example.com/a.png "title\\" onerror=\\"alert(1)")',
-  '[a](https://example.com" onmouseover="alert(1))',
-  '<a href="https://example.com" onclick="alert(1)">x</a>',
-  '`<script>alert(1)</script>`',
-  '```html\n<script>alert(1)</script>\n```',
-  '> <script>alert(1)</script>',
-  '* <img src=x onerror=alert(1)>',
-  '| a | b |\n|---|---|\n| <script>alert(1)</script> | <img src=x onerror=alert(1)> |',
-  '[x](//evil.example/path)',
-  'https://example.com/<script>alert(1)</script>',
-  '<form action="https://evil.example"><input name=x><button>go</button></form>',
-  '<base href="https://evil.example/">',
-  '<link rel=stylesheet href="https://evil.example/x.css">',
-  '<template><script>alert(1)</script></template>',
-  '<noscript><p title="</noscript><img src=x onerror=alert(1)>">',
-  '@<script>alert(1)</script>',
-];
+import { xssCorpus as corpus } from './xss-corpus.ts';
 
 const allowedTags = new Set(['p', 'br', 'hr', 'strong', 'em', 's', 'code', 'pre', 'blockquote', 'ul', 'ol', 'li', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'a', 'img', 'table', 'thead', 'tbody', 'tr', 'th', 'td']);
 const allowedAttrs = new Set(['href', 'rel', 'target', 'class', 'src', 'alt', 'title', 'loading', 'referrerpolicy', 'start', 'style']);
