@@ -158,7 +158,10 @@ async function explain(name: string, run: (repo: PostsRepository) => Promise<unk
     const rows = Number(/\(actual time=[\d.]+\.\.[\d.]+ rows=(\d+)/.exec(plan[0] ?? '')?.[1] ?? Number.NaN);
     if (!best || execution < best.execution) best = { execution, planning, rows, plan };
   }
-  return { name, sql: q.sql.replace(/\s+/g, ' '), executionMs: best!.execution, planningMs: best!.planning, rows: best!.rows, plan: best!.plan };
+  // Long IN lists shortened for the report: `$2, …, $501`, and plan lines cut at 240 characters.
+  const shortSql = q.sql.replace(/\s+/g, ' ').replace(/\$(\d+)(?:, \$\d+)*, \$(\d+)/g, (m, a: string, b: string) => (Number(b) - Number(a) > 3 ? `$${a}, …, $${b}` : m));
+  const plan = best!.plan.map((l) => (l.length > 240 ? `${l.slice(0, 239)}…` : l));
+  return { name, sql: shortSql, executionMs: best!.execution, planningMs: best!.planning, rows: best!.rows, plan };
 }
 
 async function explainAll(deepCursor: string) {

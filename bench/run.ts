@@ -17,7 +17,7 @@
  * since the benchmark never runs `next build` itself); for posts: BENCH_POSTS_STORES (postgres,pglite),
  * BENCH_POSTS_POSTS (100000), BENCH_POSTS_COMMENTS (1000000: 500 on one post + a multiple of 20),
  * BENCH_POSTS_SECONDS per loaded run (BENCH_SECONDS), BENCH_POSTS_WARMUP_SECONDS (2), BENCH_POSTS_CONNECTIONS (10),
- * BENCH_POSTS_SERIAL_REQUESTS (30: one connection, unloaded latency), BENCH_POSTS_DEEP_PAGE (51).
+ * BENCH_POSTS_SERIAL_REQUESTS (50: one connection, unloaded latency), BENCH_POSTS_DEEP_PAGE (51).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -202,7 +202,7 @@ const postsResult = selected.has('posts')
         seconds: Number(process.env.BENCH_POSTS_SECONDS ?? SECONDS),
         warmupSeconds: Number(process.env.BENCH_POSTS_WARMUP_SECONDS ?? 2),
         connections: Number(process.env.BENCH_POSTS_CONNECTIONS ?? CONNECTIONS),
-        serialRequests: Number(process.env.BENCH_POSTS_SERIAL_REQUESTS ?? 30),
+        serialRequests: Number(process.env.BENCH_POSTS_SERIAL_REQUESTS ?? 50),
         deepPage: Number(process.env.BENCH_POSTS_DEEP_PAGE ?? 51),
         scratch,
         say,
