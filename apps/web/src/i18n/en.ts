@@ -861,7 +861,7 @@ export const en = {
   'files.sharedAt': 'Shared',
   'files.post': 'Post',
   'files.viewPost': 'View post',
-  'files.viewPostOf': 'View the post with {name}',
+  'files.viewPostOf': 'View post: {name}',
   'files.byPerson': 'Files shared by {name}',
   'files.empty': 'No files shared here yet.',
   'files.noMatch': 'No files match this filter.',

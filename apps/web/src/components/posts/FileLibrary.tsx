@@ -69,7 +69,8 @@ export async function FileLibrary({ community, space, basePath, search, joinHref
 
   return (
     <Card>
-      <form method="get" action={basePath} className="c-search" aria-label={t('files.filter')}>
+      {/* Keyed by the filters: after a client-side navigation the selects show the new filter, not the old choice. */}
+      <form key={`${kind ?? ''}:${uploaderId ?? ''}`} method="get" action={basePath} className="c-search" aria-label={t('files.filter')}>
         <div className="c-field">
           <label htmlFor="files-kind" className="c-field__label">
             {t('files.type')}

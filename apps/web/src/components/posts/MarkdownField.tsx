@@ -34,7 +34,7 @@ export function MarkdownField({ name, label, value, onChange, rows = 6, maxLengt
         <button type="button" className="c-tab-button" aria-pressed={mode === 'write'} onClick={() => setMode('write')}>
           {t('markdown.write')}
         </button>
-        <button type="button" className="c-tab-button" aria-pressed={mode === 'preview'} aria-controls={`${id}-preview`} onClick={() => setMode('preview')}>
+        <button type="button" className="c-tab-button" aria-pressed={mode === 'preview'} aria-controls={mode === 'preview' ? `${id}-preview` : undefined} onClick={() => setMode('preview')}>
           {t('markdown.preview')}
         </button>
       </div>
