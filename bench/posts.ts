@@ -14,6 +14,7 @@
  * the posts service's own SQL on the same data (EXPLAIN ANALYZE, warm, best of three).
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freshPostgres } from '@circles/testing';
@@ -142,13 +143,16 @@ async function run(url: string, c: Case, expected: string, opts: { connections: 
     verifyBody: (body) => body === expected,
   });
   instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => samples.push(ms));
+  const t0 = performance.now();
   const r = await instance;
+  // autocannon reports whole seconds; an `amount` run ends when its last answer arrives.
+  const seconds = (performance.now() - t0) / 1000;
   const sorted = samples.sorted();
   return {
     connections: opts.connections,
-    seconds: r.duration,
+    seconds: round(seconds, 2),
     requests: r.requests.total,
-    requestsPerSec: round(r.requests.total / Math.max(r.duration, 0.001)),
+    requestsPerSec: round(r.requests.total / seconds),
     p50Ms: round(percentile(sorted, 50), 2),
     p90Ms: round(percentile(sorted, 90), 2),
     p99Ms: round(percentile(sorted, 99), 2),
@@ -202,6 +206,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 async function measureStore(store: 'postgres' | 'pglite', opts: PostsOptions) {
   const pgdb = store === 'postgres' ? await freshPostgres() : null;
   const t0 = performance.now();
+  const loadAverageAtStart = round(os.loadavg()[0]!, 2);
   const { child, ready } = startTarget(store, path.join(opts.scratch, `posts-${store}`), pgdb?.url ?? null, opts);
   try {
     const info = await ready;
@@ -278,6 +283,8 @@ async function measureStore(store: 'postgres' | 'pglite', opts: PostsOptions) {
         readyAfterS: readyS,
         starPostId: info.fixture.starPostId,
       },
+      // Other work on the machine (2 shared cores) shows up here: the 1-minute load average around this store's runs.
+      loadAverage1m: { atStart: loadAverageAtStart, afterRuns: round(os.loadavg()[0]!, 2) },
       results,
       explain,
       valid: results.every((r) => r.valid),
@@ -309,6 +316,25 @@ export async function postsAtScale(opts: PostsOptions) {
     secondsPerRun: opts.seconds,
     warmupSeconds: opts.warmupSeconds,
     serialRequests: opts.serialRequests,
+    /** One row per (store, query, viewer): the loaded run's figures, then the serial run's. */
+    summary: Object.values(stores).flatMap((s) =>
+      'error' in s
+        ? []
+        : s.results.map((r) => ({
+            store: r.store,
+            query: r.query,
+            viewer: r.viewer,
+            requestsPerSec: r.loaded.requestsPerSec,
+            p50Ms: r.loaded.p50Ms,
+            p99Ms: r.loaded.p99Ms,
+            meanMs: r.loaded.meanMs,
+            requests: r.loaded.requests,
+            errors: r.loaded.errors + r.loaded.non2xx + r.loaded.timeouts + r.loaded.badBodies + r.serial.errors + r.serial.non2xx + r.serial.timeouts + r.serial.badBodies,
+            serialP50Ms: r.serial.p50Ms,
+            serialP99Ms: r.serial.p99Ms,
+            serialMeanMs: r.serial.meanMs,
+          })),
+    ),
     stores,
     valid: Object.values(stores).every((s) => !('error' in s) && s.valid),
   };
