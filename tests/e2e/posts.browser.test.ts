@@ -257,15 +257,16 @@ describe.runIf(browserTestsRun)('posts in the browser', () => {
   }, 180_000);
 
   it('sorts the feed by links, loads more in place and without JavaScript, and shows teasers of a gated circle', async () => {
-    // Two authors (each may post 20 in ten minutes): with the two posts before, one more than a page.
-    for (let i = 1; i <= FEED_PAGE - 1; i++) await createPost(i % 2 ? member : outsider, { title: `Tip ${String(i).padStart(2, '0')}`, body: `Gardening tip number ${i}.` });
+    // Feeds list published posts only: with "Later news" (the removed post is gone from them), one more than a page.
+    // Two authors, as each may post 20 in ten minutes.
+    for (let i = 1; i <= FEED_PAGE; i++) await createPost(i % 2 ? member : outsider, { title: `Tip ${String(i).padStart(2, '0')}`, body: `Gardening tip number ${i}.` });
     await openHydrated(member.page, home);
     const cards = member.page.getByRole('list', { name: 'Posts' }).getByTestId('post-card');
     expect(await cards.count()).toBe(FEED_PAGE);
     await member.page.getByRole('link', { name: 'Load more posts' }).click();
     await expect.poll(() => cards.count()).toBe(FEED_PAGE + 1);
-    // The oldest is the removed one, a tombstone for Ben; reading continues there.
-    await expect.poll(() => member.page.evaluate(() => document.activeElement?.textContent)).toBe('Removed post');
+    // Reading continues at the first new one.
+    await expect.poll(() => member.page.evaluate(() => document.activeElement?.textContent)).toBe('Later news');
     expect(await member.page.getByRole('status').filter({ hasText: '1 more post loaded.' }).count()).toBe(1);
     expect(await member.page.getByRole('link', { name: 'Load more posts' }).count()).toBe(0);
 
@@ -383,6 +384,10 @@ describe.runIf(browserTestsRun)('posts in the browser', () => {
     await page.waitForTimeout(300);
     expect(await page.evaluate(() => (window as unknown as { __xssHits: string[] }).__xssHits)).toEqual([]);
     expect(hits).toEqual([]);
+    // The trap itself works: a payload that did run would have been caught.
+    await page.evaluate(() => (window as unknown as { __xss: (m: string) => void }).__xss('control'));
+    await page.evaluate(() => window.alert('control'));
+    expect(await page.evaluate(() => (window as unknown as { __xssHits: string[] }).__xssHits)).toEqual(['__xss(control)', 'alert(control)']);
     await context.close();
   }, 180_000);
 
