@@ -296,6 +296,20 @@ describe.runIf(browserTestsRun)('posts in the browser', () => {
     expect(await teaser.getByText('Members only').count()).toBe(1);
     expect(await teaser.getByRole('link', { name: 'Join to read' }).getAttribute('href')).toBe('#circle-membership');
     expect(await outsider.page.getByRole('link', { name: 'Files', exact: true }).count()).toBe(0);
+
+    // The API's refusal lands on the field it names (extensions.field "poll.options"), which takes focus.
+    await openHydrated(member.page, home);
+    const composer = member.page.getByRole('form', { name: 'New post in Public Center' });
+    await composer.getByRole('textbox', { name: /^Post/ }).fill('Which one?');
+    await composer.getByRole('button', { name: 'Add a poll' }).click();
+    await composer.getByLabel('Option 1').fill('Beans');
+    await composer.getByLabel('Option 2').fill('beans');
+    await composer.getByRole('button', { name: 'Post', exact: true }).click();
+    const option = composer.getByLabel('Option 1');
+    await expect.poll(() => option.getAttribute('aria-invalid')).toBe('true');
+    const errorId = (await option.getAttribute('aria-describedby'))!.split(' ').find((id) => id.endsWith('-error'))!;
+    expect(await member.page.locator(`[id="${errorId}"]`).textContent()).toBe('Poll options must differ.');
+    expect(await member.page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.name)).toBe('poll.options.0');
   }, 120_000);
 
   /** What the XSS trap caught on a page: script calls, dialogs. */
@@ -489,5 +503,24 @@ describe.runIf(browserTestsRun)('posts in the browser', () => {
     await check(anonymous, `${home}/posts/${id}?comments=top`, 'anonymous, top comments');
     await check(anonymous, '/u/ada', 'anonymous');
     expect(problems).toEqual([]);
+
+    // On a phone: nothing scrolls sideways, every button is on screen and big enough to hit.
+    for (const [page, path] of [
+      [member.page, post],
+      [author.page, home],
+    ] as const) {
+      await page.setViewportSize({ width: 375, height: 740 });
+      await openHydrated(page, path);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), path).toBeLessThanOrEqual(0);
+      for (const button of await page.locator('main button').all()) {
+        await button.scrollIntoViewIfNeeded();
+        const box = (await button.boundingBox())!;
+        const name = `${path}: "${(await button.textContent())?.trim()}"`;
+        expect(box.height, name).toBeGreaterThanOrEqual(40);
+        expect(box.x, name).toBeGreaterThanOrEqual(0);
+        expect(box.x + box.width, name).toBeLessThanOrEqual(375);
+      }
+      await page.setViewportSize({ width: 1280, height: 720 });
+    }
   }, 180_000);
 });
