@@ -23,3 +23,4 @@ export * from './http.ts';
 export * from './contracts.ts';
 export * from './rpc.ts';
 export * from './signed-urls.ts';
+export * from './batch.ts';

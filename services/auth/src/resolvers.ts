@@ -1,4 +1,4 @@
-import type { RequestContext, Resolvers, SessionRecord } from '@circles/platform';
+import { batcher, type RequestContext, type Resolvers, type SessionRecord } from '@circles/platform';
 import type { AuthService, IssuedSession } from './service.ts';
 import type { UserRow } from './repo.ts';
 
@@ -34,10 +34,21 @@ function deliver(issued: IssuedSession, delivery: Delivery | undefined, ctx: Req
 }
 
 export function createAuthResolvers(auth: AuthService): Resolvers {
+  // The gateway resolves every author on a page at once: one query per request, not one per person.
+  const loaders = new WeakMap<RequestContext, (id: string) => Promise<UserRow | null>>();
+  const loadUser = (ctx: RequestContext, id: string) => {
+    let load = loaders.get(ctx);
+    if (!load) {
+      load = batcher(async (ids: string[]) => new Map((await auth.usersByIds(ids)).map((u) => [u.id, u])), null as UserRow | null);
+      loaders.set(ctx, load);
+    }
+    return load(id);
+  };
   return {
     User: {
-      __resolveReference: async (ref: { id: string }) => {
-        const u = await auth.userById(ref.id);
+      __resolveReference: async (ref: { id: string }, ctx: RequestContext) => {
+        if (!/^[0-9a-f-]{36}$/i.test(ref.id)) return null;
+        const u = await loadUser(ctx, ref.id);
         return u ? toUser(u) : null;
       },
     },

@@ -1,5 +1,7 @@
 import {
   badInput,
+  batcher,
+  memo,
   fileUrlPath,
   type FileVariant,
   type Identity,
@@ -12,7 +14,7 @@ import {
   unauthenticated,
 } from '@circles/platform';
 import type { Kysely } from 'kysely';
-import { batcher, memo } from './batch.ts';
+
 import { postErrors } from './errors.ts';
 import { commentBody, createPostInput, idInput, optionIds as optionIdsInput, reason as reasonInput, updatePostInput } from './inputs.ts';
 import { renderMarkdown } from './markdown.ts';
