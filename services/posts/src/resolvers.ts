@@ -110,6 +110,8 @@ export function createPostsResolvers(svc: PostsService): Resolvers {
       viewerCanDelete: (v: PostView) => v.row.author_id === v.viewer.userId && v.row.status !== 'deleted',
       viewerCanModerate: (v: PostView) => (v.viewer.userId ? svc.canModerate(v.row, v.viewer) : false),
       viewerCanComment: (v: PostView) => svc.mayComment(v),
+      viewerCanReact: async (v: PostView) =>
+        v.mode === 'full' && v.row.status === 'published' && v.viewer.userId !== null && (await v.viewer.can('comment', v.row.community_id, v.row.space_id)),
       comments: (v: PostView, args: { sort?: string; first?: number; after?: string }) =>
         svc.comments(v, { sort: lower<'oldest' | 'newest' | 'top'>(args.sort) ?? 'oldest', first: args.first, after: args.after }),
     },

@@ -324,6 +324,10 @@ describe.each(modes)('posts service (%s)', (mode) => {
     await ok(`mutation($id: ID!) { lockPost(id: $id, locked: true) { locked } }`, { id: post.id }, 'mod');
     expect(codeOf(await p.gql(COMMENT, { p: post.id, body: 'but' }, as('nina')))).toBe('FORBIDDEN');
     expect((await ok(GET, { id: post.id }, 'nina')).post.viewerCanComment).toBe(false);
+    // A lock stops comments, not reactions.
+    expect((await ok(`query($id: ID!) { post(id: $id) { viewerCanReact } }`, { id: post.id }, 'nina')).post.viewerCanReact).toBe(true);
+    await ok(`mutation($id: ID!) { setPostReaction(postId: $id, emoji: "🙏", reacted: true) { id } }`, { id: post.id }, 'nina');
+    expect((await ok(`query($id: ID!) { post(id: $id) { viewerCanReact } }`, { id: post.id }, null)).post.viewerCanReact).toBe(false);
     await ok(COMMENT, { p: post.id, body: 'Locked: please be kind.' }, 'mod');
     const c3 = (await ok(`mutation { createCommunity(input: { name: "Old", slug: "old-club" }) { id publicCenter { id } } }`, {}, 'olga')).createCommunity;
     const old = (await ok(CREATE, { input: { communityId: c3.id, spaceId: c3.publicCenter.id, body: 'last words' } }, 'olga')).createPost;

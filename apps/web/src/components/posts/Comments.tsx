@@ -39,6 +39,8 @@ export interface CommentsProps {
   after: string | null;
   initial: CommentPageFieldsFragment;
   canComment: boolean;
+  /** Reacting survives a lock: it is open to every reader who may take part. */
+  canReact: boolean;
   /** Why the viewer cannot comment, when they cannot: shown where the form would be. */
   cannotComment: 'logIn' | 'locked' | 'closed' | 'notAllowed' | null;
   loginHref: string;
@@ -83,7 +85,7 @@ function childrenOf(thread: Thread): Map<string, Comment[]> {
   return map;
 }
 
-export function Comments({ postId, basePath, sort, after, initial, canComment, cannotComment, loginHref }: CommentsProps) {
+export function Comments({ postId, basePath, sort, after, initial, canComment, canReact, cannotComment, loginHref }: CommentsProps) {
   const [page, setPage] = useState(initial);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string>();
@@ -180,7 +182,7 @@ export function Comments({ postId, basePath, sort, after, initial, canComment, c
               )}
             </>
           )}
-          {published && !tombstone ? <ReactionBar target={{ kind: 'comment', id: c.id }} reactions={c.reactions} canReact={canComment} label={t('reactions.onComment', { name })} /> : null}
+          {published && !tombstone ? <ReactionBar target={{ kind: 'comment', id: c.id }} reactions={c.reactions} canReact={canReact} label={t('reactions.onComment', { name })} /> : null}
           {published && !tombstone && open?.id !== c.id ? (
             <div className="c-actions c-comment__actions">
               {canComment ? (

@@ -180,7 +180,7 @@ export default async function PostPage({ params, searchParams }: Props) {
               <div className="c-post-body" data-testid="post-body" dangerouslySetInnerHTML={{ __html: post.bodyHtml ?? '' }} />
               <Attachments attachments={post.attachments} />
               {post.poll ? <PollBox postId={post.id} poll={post.poll} /> : null}
-              {post.status === 'PUBLISHED' ? <ReactionBar target={{ kind: 'post', id: post.id }} reactions={post.reactions} canReact={post.viewerCanComment} label={t('reactions.onPost')} /> : null}
+              {post.status === 'PUBLISHED' ? <ReactionBar target={{ kind: 'post', id: post.id }} reactions={post.reactions} canReact={post.viewerCanReact} label={t('reactions.onPost')} /> : null}
             </PostManager>
             {post.revisions.length ? (
               <details className="c-revisions" data-testid="edit-history">
@@ -211,6 +211,7 @@ export default async function PostPage({ params, searchParams }: Props) {
           after={after}
           initial={post.comments}
           canComment={post.viewerCanComment}
+          canReact={post.viewerCanReact}
           cannotComment={cannotComment}
           loginHref={loginHref}
         />
