@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const run = await distributedServicesAvailable();
 
 /**
- * Split mode: the auth, community, media and posts services each as its own process, the gateway as another, the web app
+ * Split mode: the auth, community, media, posts and chat services each as its own process, the gateway as another, the web app
  * as another, talking over HTTP, on the real PostgreSQL and Redis and an S3-compatible store (s3rver); mail goes out
  * over SMTP to a real SMTP server (smtp-server) run by the test.
  */
@@ -23,6 +23,7 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
   let media: CirclesProcess;
   let mediaUrl: string;
   let posts: CirclesProcess;
+  let chat: CirclesProcess;
   let s3: LocalS3;
   let shared: Record<string, string>;
   let gateway: CirclesProcess;
@@ -55,9 +56,9 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     await new Promise<void>((r) => smtp.listen(smtpPort, '127.0.0.1', r));
 
     ensureWebBuild();
-    const [authPort, gatewayPort, webPort, communityPort, mediaPort, postsPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    const [authPort, gatewayPort, webPort, communityPort, mediaPort, postsPort, chatPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
     s3 = await startLocalS3('split-media');
-    const subgraphs = `auth=http://127.0.0.1:${authPort}/graphql,community=http://127.0.0.1:${communityPort}/graphql,media=http://127.0.0.1:${mediaPort}/graphql,posts=http://127.0.0.1:${postsPort}/graphql`;
+    const subgraphs = `auth=http://127.0.0.1:${authPort}/graphql,community=http://127.0.0.1:${communityPort}/graphql,media=http://127.0.0.1:${mediaPort}/graphql,posts=http://127.0.0.1:${postsPort}/graphql,chat=http://127.0.0.1:${chatPort}/graphql`;
     shared = {
       GATEWAY_SECRET: randomBytes(32).toString('hex'),
       REDIS_URL,
@@ -71,6 +72,7 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     media = spawnCircles({ ...shared, ...s3.env, CIRCLES_ROLES: 'media', SERVICE_PORT: String(mediaPort), HOST: '127.0.0.1', DATABASE_URL: db.url });
     // Posts asks community who may read and post, and media to claim attachments, both by signed RPC.
     posts = spawnCircles({ ...shared, CIRCLES_ROLES: 'posts', SERVICE_PORT: String(postsPort), HOST: '127.0.0.1', DATABASE_URL: db.url, SUBGRAPH_URLS: subgraphs });
+    chat = spawnCircles({ ...shared, CIRCLES_ROLES: 'chat', SERVICE_PORT: String(chatPort), HOST: '127.0.0.1', DATABASE_URL: db.url, SUBGRAPH_URLS: subgraphs });
     gateway = spawnCircles({
       ...shared,
       CIRCLES_ROLES: 'gateway',
@@ -90,6 +92,7 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
       waitReady(`${communityUrl}/readyz`, community),
       waitReady(`${mediaUrl}/readyz`, media),
       waitReady(`http://127.0.0.1:${postsPort}/readyz`, posts),
+      waitReady(`http://127.0.0.1:${chatPort}/readyz`, chat),
       waitReady(`${gatewayUrl}/readyz`, gateway),
       waitReady(`${webUrl}/healthz`, web),
     ]);
@@ -100,6 +103,7 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     await gateway?.stop();
     await community?.stop();
     await posts?.stop();
+    await chat?.stop();
     await media?.stop();
     await auth?.stop();
     await s3?.stop();
@@ -221,6 +225,12 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     // An outsider gets a teaser and no link.
     const teaser = await gql(`query($id: ID!) { post(id: $id) { accessible body attachments { url } } }`, { id: post.id }, { token: outsider });
     expect(teaser.data.post).toEqual({ accessible: false, body: null, attachments: [] });
+    // Chat in the circle, from its own process: the resend of a message is a no-op there too.
+    const channel = (await gql(`mutation($i: CreateChannelInput!) { createChannel(input: $i) { id } }`, { i: { communityId: c.id, spaceId: circle.id, name: 'inner' } }, { token: owner })).data.createChannel;
+    const send = () => gql(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { duplicate message { seq author { handle } } } }`, { i: { channelId: channel.id, clientId: 'split-message-1', body: 'hello' } }, { token: owner });
+    expect((await send()).data.sendMessage).toEqual({ duplicate: false, message: { seq: 1, author: { handle: 'split' } } });
+    expect((await send()).data.sendMessage.duplicate).toBe(true);
+    expect((await gql(`query($c: ID!) { messages(channelId: $c) { messages { seq } } }`, { c: channel.id }, { token: outsider })).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
   it('refuses calls to the subgraph that did not come through the gateway', async () => {

@@ -9,6 +9,7 @@ export const serviceRegistry: Record<ServiceName, () => Promise<ServiceDefinitio
   community: async () => (await import('@circles/community')).communityService,
   media: async () => (await import('@circles/media')).mediaService,
   posts: async () => (await import('@circles/posts')).postsService,
+  chat: async () => (await import('@circles/chat')).chatService,
 };
 
 export async function loadServices(names: readonly ServiceName[]): Promise<ServiceDefinition[]> {

@@ -6,7 +6,7 @@ import { z } from 'zod';
  * One typed configuration for every process. Sources, later wins: defaults, the JSON file named by
  * CIRCLES_CONFIG_FILE, environment variables. A bad value stops start-up with a message naming the variable.
  */
-export const serviceNames = ['auth', 'community', 'media', 'posts'] as const;
+export const serviceNames = ['auth', 'community', 'media', 'posts', 'chat'] as const;
 export type ServiceName = (typeof serviceNames)[number];
 export const roleNames = ['gateway', 'web', ...serviceNames] as const;
 export type RoleName = (typeof roleNames)[number];

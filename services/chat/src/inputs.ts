@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+export const MAX_MESSAGE_CHARS = 4_000;
+
+export const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'That is not a valid id.');
+const name = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(1, 'Channel names are at least 1 character.')
+  .max(40, 'Channel names are at most 40 characters.')
+  .regex(/^[\p{L}\p{N}]+([-_][\p{L}\p{N}]+)*$/u, 'Use letters, digits and single - or _ between them (like general or show-and-tell).');
+const topic = z.string().trim().max(300, 'Topics are at most 300 characters.');
+const slowMode = z.number().int().min(0, 'Slow mode is 0 (off) to 21600 seconds.').max(21_600, 'Slow mode is 0 (off) to 21600 seconds.');
+
+export const createChannelInput = z.object({
+  communityId: uuid,
+  spaceId: uuid,
+  name,
+  topic: topic.nullish().transform((v) => v ?? ''),
+  slowModeSeconds: slowMode.nullish().transform((v) => v ?? 0),
+});
+export const updateChannelInput = z.object({ name: name.nullish(), topic: topic.nullish(), slowModeSeconds: slowMode.nullish() });
+
+export const sendMessageInput = z.object({
+  channelId: uuid,
+  clientId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'Message ids are 8 to 64 letters, digits, - or _.'),
+  body: z.string().trim().min(1, 'Write a message first.').max(MAX_MESSAGE_CHARS, `Messages are at most ${MAX_MESSAGE_CHARS} characters.`),
+  replyToId: uuid.nullish().transform((v) => v ?? null),
+});
+export const messageBody = z.string().trim().min(1, 'Write a message first.').max(MAX_MESSAGE_CHARS, `Messages are at most ${MAX_MESSAGE_CHARS} characters.`);
