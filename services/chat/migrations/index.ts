@@ -41,4 +41,16 @@ export const migrations: Migrations = {
       await sql`create unique index messages_client on chat.messages (channel_id, author_id, client_id)`.execute(db);
     },
   },
+  '0002_read_positions': {
+    async up(db) {
+      // How far each member has read each channel: kept on the server, so every device of theirs agrees.
+      await sql`create table chat.read_positions (
+        user_id uuid not null,
+        channel_id uuid not null references chat.channels(id) on delete cascade,
+        seq bigint not null,
+        updated_at timestamptz not null default now(),
+        primary key (user_id, channel_id)
+      )`.execute(db);
+    },
+  },
 };

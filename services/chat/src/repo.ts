@@ -26,7 +26,7 @@ export interface ChatTables {
     deleted_at: Date | null;
   };
 }
-export type ChatDb = Kysely<ChatTables>;
+export type ChatDb = Kysely<ChatTables & { 'chat.read_positions': { user_id: string; channel_id: string; seq: number | string; updated_at: Generated<Date> } }>;
 export type ChannelRow = { id: string; community_id: string; space_id: string; name: string; topic: string; position: number; slow_mode_seconds: number; last_seq: string; created_by: string; created_at: Date };
 export type MessageRow = ChatTables['chat.messages'];
 
@@ -107,5 +107,27 @@ export class ChatRepository {
 
   updateMessage(trx: ChatDb, id: string, patch: Partial<Pick<MessageRow, 'body' | 'edited_at' | 'deleted_at'>>) {
     return trx.updateTable('chat.messages').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  }
+
+  /** Moves a member's read position forward (never back: a slow device cannot undo a faster one). */
+  async markRead(trx: ChatDb, userId: string, channelId: string, seq: number) {
+    await sql`insert into chat.read_positions (user_id, channel_id, seq) values (${userId}::uuid, ${channelId}::uuid, ${seq})
+      on conflict (user_id, channel_id) do update set seq = greatest(chat.read_positions.seq, excluded.seq), updated_at = now()`.execute(trx);
+  }
+
+  /** Per channel: the member's read position and how many messages by others came after it (counted up to `cap`). */
+  async readState(userId: string, channelIds: readonly string[], cap: number) {
+    const out = new Map<string, { readSeq: number; unread: number }>();
+    if (!channelIds.length) return out;
+    const { rows } = await sql<{ channel_id: string; read_seq: string; unread: number }>`
+      select c.id as channel_id, coalesce(r.seq, 0) as read_seq,
+        (select count(*)::int from (select 1 from chat.messages m
+           where m.channel_id = c.id and m.seq > coalesce(r.seq, 0) and m.author_id <> ${userId}::uuid and m.deleted_at is null
+           limit ${cap}) x) as unread
+      from chat.channels c
+      left join chat.read_positions r on r.channel_id = c.id and r.user_id = ${userId}::uuid
+      where c.id = any(${`{${channelIds.join(',')}}`}::uuid[])`.execute(this.db);
+    for (const r of rows) out.set(r.channel_id, { readSeq: Number(r.read_seq), unread: r.unread });
+    return out;
   }
 }

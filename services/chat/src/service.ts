@@ -192,6 +192,8 @@ export class ChatService {
         deleted_at: null,
       });
       await this.repo.setLastSeq(trx, channel.id, seq);
+      // What you sent yourself is read.
+      await this.repo.markRead(trx, userId, channel.id, seq);
       await this.deps.outbox.write(trx as Kysely<any>, chatTopics.messageCreated, {
         messageId: message.id,
         channelId: channel.id,
@@ -254,6 +256,16 @@ export class ChatService {
     });
     this.deps.outbox.nudge();
     return updated;
+  }
+
+  /** Marks the channel read up to a message (at most the newest); the position only moves forward. */
+  async markRead(identity: Identity, channelId: string, seq: number): Promise<ChannelRow> {
+    const userId = this.requireUser(identity);
+    const { channel, access } = await this.channelFor(identity, channelId);
+    if (!access.readable) throw chatErrors.cannotRead();
+    if (!Number.isSafeInteger(seq) || seq < 0) throw badInput('That is not a message position.', 'seq');
+    await this.repo.markRead(this.repo.db, userId, channel.id, Math.min(seq, Number(channel.last_seq)));
+    return channel;
   }
 
   /** A deleted community or circle takes its channels and their history along. */

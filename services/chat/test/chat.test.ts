@@ -147,6 +147,30 @@ describe.each(modes)('chat channels and durable messages (%s)', (mode) => {
     expect(codeOf(await p.gql(HISTORY, { c: inner }, as('mike')))).toBe('FORBIDDEN');
   });
 
+  it.runIf(run)('unread counts and read positions are kept on the server, move only forward, and skip your own messages', async () => {
+    const room = (await ok(`mutation($i: CreateChannelInput!) { createChannel(input: $i) { id } }`, { i: { communityId: community.id, spaceId: community.center, name: 'reads' } }, 'olga')).createChannel.id;
+    const state = async (who: string) =>
+      (await ok(`query($c: ID!, $s: ID!) { channels(communityId: $c, spaceId: $s) { id viewerReadSeq unreadCount lastSeq } }`, { c: community.id, s: community.center }, who)).channels.find(
+        (c: { id: string }) => c.id === room,
+      );
+    for (let i = 0; i < 3; i++) await send('olga', room, `news ${i}`);
+    expect(await state('mike')).toMatchObject({ viewerReadSeq: 0, unreadCount: 3, lastSeq: 3 });
+    expect(await state('olga')).toMatchObject({ viewerReadSeq: 3, unreadCount: 0 }); // the sender has read what they sent
+    await ok(`mutation($c: ID!) { markChannelRead(channelId: $c, seq: 2) { id } }`, { c: room }, 'mike');
+    expect(await state('mike')).toMatchObject({ viewerReadSeq: 2, unreadCount: 1 });
+    // Another device of mike's, behind, cannot move it back; past the end is the end.
+    await ok(`mutation($c: ID!) { markChannelRead(channelId: $c, seq: 1) { id } }`, { c: room }, 'mike');
+    expect((await state('mike')).viewerReadSeq).toBe(2);
+    await ok(`mutation($c: ID!) { markChannelRead(channelId: $c, seq: 99) { id } }`, { c: room }, 'mike');
+    expect(await state('mike')).toMatchObject({ viewerReadSeq: 3, unreadCount: 0 });
+    // Mike's own message leaves him with nothing unread; olga sees one.
+    await send('mike', room, 'thanks');
+    expect(await state('mike')).toMatchObject({ viewerReadSeq: 4, unreadCount: 0 });
+    expect((await state('olga')).unreadCount).toBe(1);
+    expect(codeOf(await p.gql(`mutation($c: ID!) { markChannelRead(channelId: $c, seq: -1) { id } }`, { c: room }, as('mike')))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await p.gql(`mutation($c: ID!) { markChannelRead(channelId: $c, seq: 1) { id } }`, { c: room }))).toBe('UNAUTHENTICATED');
+  });
+
   it.runIf(run)('deleting a circle deletes its channels and history', async () => {
     const temp = (await ok(`mutation($c: ID!) { createCircle(communityId: $c, input: { name: "Temp", access: OPEN }) { id } }`, { c: community.id }, 'olga')).createCircle.id;
     const ch = (await ok(`mutation($i: CreateChannelInput!) { createChannel(input: $i) { id } }`, { i: { communityId: community.id, spaceId: temp, name: 'temp' } }, 'olga')).createChannel.id;
