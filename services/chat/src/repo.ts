@@ -126,7 +126,7 @@ export class ChatRepository {
            limit ${cap}) x) as unread
       from chat.channels c
       left join chat.read_positions r on r.channel_id = c.id and r.user_id = ${userId}::uuid
-      where c.id = any(${`{${channelIds.join(',')}}`}::uuid[])`.execute(this.db);
+      where c.id = any(${[...channelIds]}::uuid[])`.execute(this.db);
     for (const r of rows) out.set(r.channel_id, { readSeq: Number(r.read_seq), unread: r.unread });
     return out;
   }

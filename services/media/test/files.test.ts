@@ -5,6 +5,7 @@ import { distributedServicesAvailable, modes, startTestPlatform, type TestPlatfo
 import { DomainError, fileUrlPath, type FileVariant, type ServiceDeps, UrlSigner } from '@circles/platform';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jpegWithGps, png } from './fixtures.ts';
 import { contentDisposition, detectFileType, downloadName, safeFileName } from '../src/files.ts';
 import { MediaService } from '../src/service.ts';
 
@@ -12,16 +13,6 @@ const canRunDistributed = await distributedServicesAvailable();
 const pw = 'violet-kettle-sunrise-42';
 const MAX = 256 * 1024;
 
-const png = (w = 800, h = 600) => sharp({ create: { width: w, height: h, channels: 3, background: { r: 200, g: 80, b: 40 } } }).png().toBuffer();
-/** A phone photo: JPEG carrying EXIF with a GPS position and camera details. */
-const jpegWithGps = () =>
-  sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 10, g: 120, b: 200 } } })
-    .jpeg()
-    .withExif({
-      IFD0: { Make: 'PhoneCo', Model: 'Snapper 9', Copyright: 'Olga' },
-      IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 2658/100', GPSLongitudeRef: 'W', GPSLongitude: '0/1 7/1 3966/100' },
-    })
-    .toBuffer();
 const pdf = Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%\xe2\xe3\xcf\xd3 binary \x00\x01\x02\n%%EOF\n', 'latin1');
 const svgWithScript = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(document.cookie)</script></svg>');
 const htmlPage = Buffer.from('<!doctype html><html><body><script>alert(1)</script></body></html>');

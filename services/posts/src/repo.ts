@@ -123,7 +123,7 @@ export class PostsRepository {
       return sql.join(parts, sql` and `);
     };
     const { rows } = await sql<PostRow>`
-      select p.* from unnest(${`{${opts.spaceIds.join(',')}}`}::uuid[]) as s(id)
+      select p.* from unnest(${opts.spaceIds}::uuid[]) as s(id)
       cross join lateral (
         select * from posts.posts q where q.space_id = s.id and ${conditions('q')}
         order by ${sql.ref(`q.${col}`)} desc, q.id desc limit ${opts.limit}
