@@ -1,4 +1,5 @@
 import type { Cache } from './infra/cache.ts';
+import type { PubSub } from './infra/pubsub.ts';
 
 /**
  * Typed internal APIs services offer each other. A service never imports a sibling: it depends on these contracts,
@@ -136,8 +137,21 @@ export function cachedCommunityApi(api: CommunityApi, cache: Cache): CommunityAp
   };
 }
 
-export function invalidateCommunityPermissions(cache: Cache, communityId: string, userId?: string): Promise<void> {
-  return cache.deletePrefix(userId ? permKey(communityId, userId) : `perm:${communityId}:`);
+/** PubSub topic announcing a change of who may do what in a community (`{ communityId, userId | null }`). */
+export const PERMISSIONS_CHANGED_TOPIC = 'community.permissions_changed';
+export interface PermissionsChanged {
+  communityId: string;
+  /** Null: anyone in the community may be affected (visibility, circles, roles). */
+  userId: string | null;
+}
+
+/**
+ * Drops the cached answers, then tells every process, so holders of long-lived state (open chat sockets) check
+ * again at once instead of at the next request.
+ */
+export async function invalidateCommunityPermissions(cache: Cache, communityId: string, userId?: string, pubsub?: PubSub): Promise<void> {
+  await cache.deletePrefix(userId ? permKey(communityId, userId) : `perm:${communityId}:`);
+  await pubsub?.publish(PERMISSIONS_CHANGED_TOPIC, { communityId, userId: userId ?? null } satisfies PermissionsChanged);
 }
 
 /** Where a file's stored form is served (media's route); sign it with `UrlSigner` before handing it to a reader. */

@@ -2,6 +2,8 @@ import { badInput, type Identity, isUniqueViolation, newId, parseInput, type Ser
 import type { Kysely } from 'kysely';
 import { chatErrors } from './errors.ts';
 import { createChannelInput, messageBody, sendMessageInput, updateChannelInput, uuid } from './inputs.ts';
+import { ChatLive } from './realtime/live.ts';
+import { wireMessage } from './realtime/wire.ts';
 import { type ChannelRow, type ChatDb, ChatRepository, type MessageRow } from './repo.ts';
 
 export const chatTopics = {
@@ -21,10 +23,13 @@ const pageSize = (first: number | null | undefined) => {
 /** Channels and durable messages. Resolvers only translate; reading and sending rights come from Community. */
 export class ChatService {
   readonly repo: ChatRepository;
+  /** Live events for sockets, published after commit (docs/chat-protocol.md). */
+  readonly live: ChatLive;
   private readonly memberLimit;
 
   constructor(readonly deps: ServiceDeps) {
     this.repo = new ChatRepository(deps.db as ChatDb);
+    this.live = new ChatLive(deps.pubsub);
     // A burst of typing is fine; a script is not: 20 messages per member per 10 seconds across channels.
     this.memberLimit = deps.limits.limiter({ name: 'chat-send', points: 20, windowMs: 10_000 });
   }
@@ -116,7 +121,9 @@ export class ChatService {
     };
     if (!Object.keys(patch).length) return channel;
     try {
-      return await this.repo.updateChannel(channel.id, patch);
+      const updated = await this.repo.updateChannel(channel.id, patch);
+      this.live.channel(channel.id, { t: 'channel', channelId: channel.id, change: 'updated' });
+      return updated;
     } catch (err) {
       if (isUniqueViolation(err)) throw chatErrors.nameTaken();
       throw err;
@@ -145,6 +152,7 @@ export class ChatService {
       await this.deps.outbox.write(trx as Kysely<any>, chatTopics.channelDeleted, { channelId: channel.id, communityId: channel.community_id, spaceId: channel.space_id });
     });
     this.deps.outbox.nudge();
+    this.live.channel(channel.id, { t: 'channel', channelId: channel.id, change: 'deleted' });
     return true;
   }
 
@@ -208,6 +216,10 @@ export class ChatService {
       return { message, duplicate: false };
     });
     this.deps.outbox.nudge();
+    if (!result.duplicate) {
+      this.live.channel(channel.id, { t: 'msg', channelId: channel.id, message: wireMessage(result.message) });
+      this.live.user(userId, { t: 'read', channelId: channel.id, seq: Number(result.message.seq) });
+    }
     return result;
   }
 
@@ -233,6 +245,7 @@ export class ChatService {
       return updated;
     });
     this.deps.outbox.nudge();
+    this.live.channel(channel.id, { t: 'edit', channelId: channel.id, message: wireMessage(updated) });
     return updated;
   }
 
@@ -255,6 +268,7 @@ export class ChatService {
       return updated;
     });
     this.deps.outbox.nudge();
+    this.live.channel(channel.id, { t: 'del', channelId: channel.id, id: message.id, seq: Number(message.seq) });
     return updated;
   }
 
@@ -264,7 +278,9 @@ export class ChatService {
     const { channel, access } = await this.channelFor(identity, channelId);
     if (!access.readable) throw chatErrors.cannotRead();
     if (!Number.isSafeInteger(seq) || seq < 0) throw badInput('That is not a message position.', 'seq');
-    await this.repo.markRead(this.repo.db, userId, channel.id, Math.min(seq, Number(channel.last_seq)));
+    const upTo = Math.min(seq, Number(channel.last_seq));
+    await this.repo.markRead(this.repo.db, userId, channel.id, upTo);
+    this.live.user(userId, { t: 'read', channelId: channel.id, seq: upTo });
     return channel;
   }
 

@@ -157,7 +157,7 @@ export class CommunityService {
   /** After a change to who may do what: other services' cached answers for this member are dropped at once. */
   private async changed(communityId: string, userId?: string): Promise<void> {
     this.deps.outbox.nudge();
-    await invalidateCommunityPermissions(this.deps.cache, communityId, userId);
+    await invalidateCommunityPermissions(this.deps.cache, communityId, userId, this.deps.pubsub);
   }
 
   /** The actor must outrank the target. */
