@@ -103,6 +103,8 @@ const schema = z.object({
   mediaMaxUploadBytes: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
   /** Largest file attachment (POST /media/files); held in memory while it is checked and stored. */
   mediaMaxFileBytes: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(25 * 1024 * 1024),
+  /** Chat: messages one channel accepts per 10 seconds, from everyone together (a flood of bots or a raid). */
+  chatChannelRate: z.coerce.number().int().min(1).max(100_000).default(200),
 });
 
 export type Config = z.output<typeof schema>;
@@ -148,6 +150,7 @@ export const envNames: Record<keyof Config, string> = {
   s3Prefix: 'S3_PREFIX',
   mediaMaxUploadBytes: 'MEDIA_MAX_UPLOAD_BYTES',
   mediaMaxFileBytes: 'MEDIA_MAX_FILE_BYTES',
+  chatChannelRate: 'CHAT_CHANNEL_RATE',
 };
 
 export class ConfigError extends Error {

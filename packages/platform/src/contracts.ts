@@ -22,6 +22,11 @@ export interface CommunityApi {
    * community does not exist or is hidden from them.
    */
   readableSpaces(input: { userId: string | null; communityId: string }): Promise<ReadableSpace[] | null>;
+  /**
+   * Which of otherUserIds share a community with userId: both current members, neither banned there. Decides who
+   * may open a direct conversation with whom. Not cached: asked only when a conversation is opened or joined.
+   */
+  sharesCommunity(input: { userId: string; otherUserIds: string[] }): Promise<string[]>;
 }
 
 export interface ReadableSpace {
@@ -133,6 +138,9 @@ export function cachedCommunityApi(api: CommunityApi, cache: Cache): CommunityAp
       const spaces = await api.readableSpaces(input);
       await cache.set(key, { spaces }, PERMISSION_TTL_MS);
       return spaces;
+    },
+    sharesCommunity(input) {
+      return api.sharesCommunity(input);
     },
   };
 }

@@ -21,6 +21,7 @@ export const communityService = defineService({
           service.can(userId, permission, communityId, spaceId),
         spaceAccess: ({ userId, communityId, spaceId }: { userId: string | null; communityId: string; spaceId: string }) => service.spaceAccess(userId, communityId, spaceId),
         readableSpaces: ({ userId, communityId }: { userId: string | null; communityId: string }) => service.readableSpaces(userId, communityId),
+        sharesCommunity: ({ userId, otherUserIds }: { userId: string; otherUserIds: string[] }) => service.sharesCommunity(userId, otherUserIds),
       } satisfies CommunityApi,
       eventHandlers: {
         // The member directory searches names from auth's public profiles, kept here as a projection.

@@ -389,6 +389,18 @@ export class CommunityRepository {
     return new Set(rows.map((r) => r.space_id));
   }
 
+  /** Which of `others` are members of a community `userId` is a member of, neither of them under a ban there. */
+  async sharingACommunity(userId: string, others: string[]): Promise<string[]> {
+    if (!others.length) return [];
+    const { rows } = await sql<{ user_id: string }>`
+      select distinct o.user_id from community.members o
+      join community.members m on m.community_id = o.community_id and m.user_id = ${userId}::uuid
+      where o.user_id = any(${others}::uuid[])
+        and not exists (select 1 from community.bans b where b.community_id = o.community_id
+          and b.user_id in (o.user_id, m.user_id) and (b.expires_at is null or b.expires_at > now()))`.execute(this.db);
+    return rows.map((r) => r.user_id);
+  }
+
   circleMembers(spaceId: string) {
     return this.db.selectFrom('community.circle_members').selectAll().where('space_id', '=', spaceId).orderBy('added_at').limit(1000).execute();
   }

@@ -146,6 +146,14 @@ export class CommunityService {
     return out;
   }
 
+  /** The subset of otherUserIds who share a community with userId (both members, neither banned there): who may DM whom. */
+  async sharesCommunity(userId: string, otherUserIds: string[]): Promise<string[]> {
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+    if (!uuid.test(userId)) return [];
+    const others = [...new Set(otherUserIds.filter((id) => uuid.test(id)).map((id) => id.toLowerCase()))].filter((id) => id !== userId.toLowerCase());
+    return this.repo.sharingACommunity(userId, others);
+  }
+
   /** The permissions the viewer has in a community, or in one of its spaces (for clients to show the right controls). */
   async permissionsOf(communityId: string, spaceId: string | null, identity: Identity): Promise<Permission[]> {
     if (!identity.userId) return [];

@@ -12,6 +12,15 @@ export type TokenDelivery =
   /** Return the token in the payload for an Authorization: Bearer header (apps). */
   | 'BEARER';
 
+export type FileKind =
+  | 'IMAGE'
+  | 'VIDEO'
+  | 'AUDIO'
+  | 'DOCUMENT'
+  | 'ARCHIVE'
+  | 'TEXT'
+  | 'OTHER';
+
 export type CommunityVisibility =
   /** In the public directory and sitemap; its home page is public. */
   | 'LISTED'
@@ -86,15 +95,6 @@ export type CommentSort =
   | 'NEWEST'
   /** Most reactions first. */
   | 'TOP';
-
-export type FileKind =
-  | 'IMAGE'
-  | 'VIDEO'
-  | 'AUDIO'
-  | 'DOCUMENT'
-  | 'ARCHIVE'
-  | 'TEXT'
-  | 'OTHER';
 
 export type CommentStatus =
   | 'PUBLISHED'
