@@ -48,6 +48,7 @@ const instance = await auth!.create({
   db: infra.database!.db,
   cache: infra.cache,
   pubsub: infra.pubsub,
+  presence: infra.presence,
   limits: infra.limits,
   objects: infra.objects,
   urls: new UrlSigner(infra.gatewaySecret),

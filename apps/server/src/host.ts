@@ -30,9 +30,12 @@ import {
   type Subscription,
   IDENTITY_HEADER,
   serviceRoutes,
+  serviceSockets,
+  proxyUpgrade,
+  refuseUpgrade,
   verifyIdentity,
 } from '@circles/platform';
-import { createGateway, type EdgeRoute, type Gateway, type InProcessExecutor } from '@circles/gateway';
+import { createGateway, type EdgeRoute, type Gateway, type InProcessExecutor, type SocketRoute } from '@circles/gateway';
 import { sql } from 'kysely';
 import { loadServices } from './registry.ts';
 import { supergraphPath } from './paths.ts';
@@ -81,9 +84,11 @@ export async function startHost(config: Config, log: Logger, opts: { database?: 
           log,
           inProcess: embedded ? executors : undefined,
           routes: edgeRoutes(subgraphs, infra, config),
+          sockets: socketRoutes(subgraphs, infra, config, log),
         });
         gateway = gw;
         const server = await listen(gw.runtime as unknown as http.RequestListener, config.gatewayPort, config.host);
+        server.server.on('upgrade', gw.handleUpgrade);
         servers.gateway = server;
         stoppers.push(async () => {
           await server.close(config.shutdownGraceMs);
@@ -91,9 +96,21 @@ export async function startHost(config: Config, log: Logger, opts: { database?: 
         });
       } else if (subgraphs.length === 1) {
         // A service in its own process: its subgraph over HTTP, callable only by the gateway.
-        const { name, schema, api, http: routes } = subgraphs[0]!;
+        const { name, schema, api, http: routes, upgrade } = subgraphs[0]!;
         const yoga = createSubgraphHttpHandler(schema, infra.gatewaySecret, log.child({ service: name }), { production: config.env === 'production' });
         const server = await listen(withInternalRoutes(yoga as unknown as http.RequestListener, infra, api ?? {}, log, routes), config.servicePort, config.host);
+        // Its WebSocket, for upgrades the gateway forwards with a signed identity (nothing else gets in).
+        server.server.on('upgrade', (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
+          const header = req.headers[IDENTITY_HEADER];
+          let identity;
+          try {
+            identity = verifyIdentity(infra.gatewaySecret, typeof header === 'string' ? header : null);
+          } catch {
+            return refuseUpgrade(socket, 401, 'GATEWAY_REQUIRED', 'Call this service through the gateway.');
+          }
+          if (!upgrade || (req.url ?? '').split('?')[0] !== serviceSockets[name as keyof typeof serviceSockets]) return refuseUpgrade(socket, 404, 'NOT_FOUND', 'No WebSocket endpoint here.');
+          upgrade(req, socket, head, identity);
+        });
         servers.service = server;
         stoppers.push(() => server.close(config.shutdownGraceMs));
       } else if (subgraphs.length > 1) {
@@ -135,7 +152,7 @@ export async function startHost(config: Config, log: Logger, opts: { database?: 
 /** Per service: migrations, the instance, its outbox relay and event consumers, its subgraph schema. */
 async function startServices(definitions: ServiceDefinition[], infra: Infrastructure, config: Config, log: Logger, stoppers: (() => Promise<void>)[]) {
   const executors: Record<string, InProcessExecutor> = {};
-  const subgraphs: { name: string; schema: ReturnType<typeof buildServiceSchema>; api: ServiceInstance['api']; http: ServiceInstance['http'] }[] = [];
+  const subgraphs: { name: string; schema: ReturnType<typeof buildServiceSchema>; api: ServiceInstance['api']; http: ServiceInstance['http']; upgrade: ServiceInstance['upgrade'] }[] = [];
   const localApis: Partial<Record<ApiName, NonNullable<ServiceInstance['api']>>> = {};
   const apis = serviceApis(localApis, infra, config);
   for (const def of definitions) {
@@ -149,6 +166,7 @@ async function startServices(definitions: ServiceDefinition[], infra: Infrastruc
       db,
       cache: infra.cache,
       pubsub: infra.pubsub,
+      presence: infra.presence,
       limits: infra.limits,
       sessions: infra.sessions,
       outbox,
@@ -171,7 +189,7 @@ async function startServices(definitions: ServiceDefinition[], infra: Infrastruc
       stoppers.push(() => sub.stop());
     }
     const schema = buildServiceSchema(def.typeDefs, instance.resolvers);
-    subgraphs.push({ name: def.name, schema, api: instance.api, http: instance.http });
+    subgraphs.push({ name: def.name, schema, api: instance.api, http: instance.http, upgrade: instance.upgrade });
     executors[def.name] = createInProcessExecutor(schema, infra.gatewaySecret, log.child({ service: def.name }));
   }
   return { executors, subgraphs, apis };
@@ -292,6 +310,17 @@ function edgeRoutes(subgraphs: { name: string; http: ServiceInstance['http'] }[]
   });
 }
 
+/** The gateway's WebSocket endpoints: taken here when the service runs in this process, forwarded to its process otherwise. */
+function socketRoutes(subgraphs: { name: string; upgrade: ServiceInstance['upgrade'] }[], infra: Infrastructure, config: Config, log: Logger): SocketRoute[] {
+  return (Object.entries(serviceSockets) as [ServiceName, string][]).flatMap(([name, path]): SocketRoute[] => {
+    const local = subgraphs.find((s) => s.name === name)?.upgrade;
+    if (local) return [{ path, upgrade: (req, socket, head, signed) => local(req, socket, head, verifyIdentity(infra.gatewaySecret, signed)) }];
+    const url = config.subgraphUrls[name];
+    if (!url) return [];
+    return [{ path, upgrade: (req, socket, head, signed) => proxyUpgrade(req, socket, head, new URL('/', url), { [IDENTITY_HEADER]: signed }, (err) => log.warn('socket forward failed', { service: name, err })) }];
+  });
+}
+
 /** Serves a service's fetch-style routes on a Node server, trusting only a gateway-signed identity. */
 function nodeHandler(routes: NonNullable<ServiceInstance['http']>, secret: string, log: Logger): http.RequestListener {
   return async (req, res) => {
@@ -348,7 +377,8 @@ async function serveWeb(config: Config, handle: http.RequestListener, gateway: G
   // Server components read it per request to call the gateway with the visitor's cookie.
   process.env.GATEWAY_URL = gatewayUrl;
   const forward = gateway ? (gateway.runtime as unknown as http.RequestListener) : proxyTo(gatewayUrl, log, Math.max(config.mediaMaxUploadBytes, config.mediaMaxFileBytes) + 1024 * 1024);
-  return listen(
+  const socketPaths = new Set(Object.values(serviceSockets));
+  const server = await listen(
     (req, res) => {
       if (req.url === '/graphql' || req.url?.startsWith('/graphql?')) return forward(req, res);
       if (Object.values(serviceRoutes).some((p) => req.url?.startsWith(p))) return forward(req, res);
@@ -358,6 +388,24 @@ async function serveWeb(config: Config, handle: http.RequestListener, gateway: G
     config.webPort,
     config.host,
   );
+  // Chat sockets on the web origin go to the gateway like /graphql (same origin: the session cookie is first-party).
+  server.server.on('upgrade', (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
+    if (!socketPaths.has((req.url ?? '').split('?')[0]!)) return refuseUpgrade(socket, 404, 'NOT_FOUND', 'No WebSocket endpoint here.');
+    if (gateway) return gateway.handleUpgrade(req, socket, head);
+    const prior = req.headers['x-forwarded-for'];
+    proxyUpgrade(
+      req,
+      socket,
+      head,
+      new URL('/', gatewayUrl),
+      {
+        'x-forwarded-host': req.headers.host ?? '',
+        'x-forwarded-for': [prior, req.socket.remoteAddress?.replace(/^::ffff:/, '')].filter(Boolean).join(', '),
+      },
+      (err) => log.warn('socket forward to the gateway failed', { err }),
+    );
+  });
+  return server;
 }
 
 /** Forwards /graphql and services' routes (/media/) to a gateway in another process (distributed web tier). */

@@ -6,6 +6,7 @@ import {
   IDENTITY_HEADER,
   type Identity,
   type Logger,
+  refuseUpgrade,
   SESSION_EXTENSION,
   type SessionCookieAction,
   type SessionManager,
@@ -14,6 +15,8 @@ import {
 } from '@circles/platform';
 import { type DocumentNode, type ExecutionResult, GraphQLError, parse as parseGraphQL } from 'graphql';
 import { maskError } from 'graphql-yoga';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { clearSessionCookie, readCookie, SESSION_COOKIE, sessionCookie } from './cookies.ts';
 import { queryLimitsRule } from './limits.ts';
 
@@ -29,6 +32,14 @@ export interface GatewayOptions {
   inProcess?: Record<string, InProcessExecutor>;
   /** Plain HTTP routes of services (uploads, files), by path prefix. */
   routes?: EdgeRoute[];
+  /** WebSocket endpoints of services (chat), by exact path. */
+  sockets?: SocketRoute[];
+}
+
+/** A service's WebSocket endpoint behind the gateway: it takes the upgrade with the caller's signed identity. */
+export interface SocketRoute {
+  path: string;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, signedIdentity: string): void;
 }
 
 /** A service's HTTP route behind the gateway: it receives the request and the caller's signed identity. */
@@ -247,7 +258,38 @@ export function createGateway(opts: GatewayOptions) {
     plugins: () => [edgeRoutes, csrf, identityPlugin, sessionCookies, limits],
   });
 
-  return { runtime, stats };
+  /**
+   * WebSocket upgrades (attach to the server's 'upgrade' event). The edge rules of /graphql, adapted: the Origin
+   * must be ours (a browser always sends it, and cookies ride along cross-site, so this is the CSRF check for
+   * sockets); a cookie without an Origin is refused; the session must be live. The service gets a signed identity.
+   */
+  const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const path = (req.url ?? '').split('?')[0];
+    const route = opts.sockets?.find((r) => r.path === path);
+    if (!route) return refuseUpgrade(socket, 404, 'NOT_FOUND', 'No WebSocket endpoint here.');
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+    const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { headers });
+    const origin = request.headers.get('origin');
+    const bearer = /^Bearer\s+\S+$/i.test(request.headers.get('authorization') ?? '');
+    if (origin ? !allowedOrigins.has(origin) && !sameOrigin(request, origin, config.trustProxy) : !bearer) {
+      return refuseUpgrade(socket, 403, 'ORIGIN_REJECTED', origin ? `WebSockets from ${origin} are not allowed.` : 'Browsers must send an Origin; apps sign in with a bearer token.');
+    }
+    resolveIdentity(request, req.socket.remoteAddress).then(
+      (signed) => {
+        if (!socket.writable) return;
+        const identity = JSON.parse(Buffer.from(signed.split('.')[1]!, 'base64url').toString('utf8')) as Identity;
+        if (!identity.userId) return refuseUpgrade(socket, 401, 'UNAUTHENTICATED', 'Sign in to connect.');
+        route.upgrade(req, socket, head, signed);
+      },
+      (err: unknown) => {
+        log.error('socket upgrade failed', { err: err instanceof Error ? err : new Error(String(err)) });
+        refuseUpgrade(socket, 503, 'UNAVAILABLE', 'Try again shortly.');
+      },
+    );
+  };
+
+  return { runtime, stats, handleUpgrade };
 }
 
 export type Gateway = ReturnType<typeof createGateway>;

@@ -105,6 +105,13 @@ const schema = z.object({
   mediaMaxFileBytes: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(25 * 1024 * 1024),
   /** Chat: messages one channel accepts per 10 seconds, from everyone together (a flood of bots or a raid). */
   chatChannelRate: z.coerce.number().int().min(1).max(100_000).default(200),
+  /** Chat sockets: ping interval (a socket that missed the previous pong is dropped). */
+  chatHeartbeatMs: z.coerce.number().int().min(100).max(300_000).default(25_000),
+  /** Chat sockets: a client with more than this unsent is too slow and is closed (it reconnects and catches up). */
+  chatMaxBufferedBytes: z.coerce.number().int().min(16 * 1024).max(256 * 1024 * 1024).default(1024 * 1024),
+  /** Presence: how often a node refreshes its people; entries live CHAT_PRESENCE_TTL_MS without a refresh. */
+  chatPresenceRefreshMs: z.coerce.number().int().min(100).max(300_000).default(10_000),
+  chatPresenceTtlMs: z.coerce.number().int().min(300).max(900_000).default(30_000),
 });
 
 export type Config = z.output<typeof schema>;
@@ -151,6 +158,10 @@ export const envNames: Record<keyof Config, string> = {
   mediaMaxUploadBytes: 'MEDIA_MAX_UPLOAD_BYTES',
   mediaMaxFileBytes: 'MEDIA_MAX_FILE_BYTES',
   chatChannelRate: 'CHAT_CHANNEL_RATE',
+  chatHeartbeatMs: 'CHAT_HEARTBEAT_MS',
+  chatMaxBufferedBytes: 'CHAT_MAX_BUFFERED_BYTES',
+  chatPresenceRefreshMs: 'CHAT_PRESENCE_REFRESH_MS',
+  chatPresenceTtlMs: 'CHAT_PRESENCE_TTL_MS',
 };
 
 export class ConfigError extends Error {
@@ -191,6 +202,9 @@ export function loadConfig(
   config.dataDir = path.resolve(config.dataDir);
   if (config.sessionIdleTimeout > config.sessionAbsoluteTimeout) {
     throw new ConfigError('Invalid configuration:\n  SESSION_IDLE_TIMEOUT: must not exceed SESSION_ABSOLUTE_TIMEOUT');
+  }
+  if (config.chatPresenceTtlMs < 2 * config.chatPresenceRefreshMs) {
+    throw new ConfigError('Invalid configuration:\n  CHAT_PRESENCE_TTL_MS: must be at least twice CHAT_PRESENCE_REFRESH_MS (or people flicker offline between refreshes)');
   }
   const runsServices = config.roles.some((r) => (serviceNames as readonly string[]).includes(r));
   if (isDistributed(config) && (runsServices || config.roles.includes('gateway'))) {

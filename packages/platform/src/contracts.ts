@@ -40,6 +40,8 @@ export interface SpaceAccess {
   readable: boolean;
   /** Anyone may read it, signed in or not (the Public Center of a listed or unlisted community). */
   public: boolean;
+  /** The person is a current member of the community (not banned, not removed); false for anonymous visitors. */
+  member: boolean;
 }
 
 /** What an image upload is for: decides its sizes and who may attach it. */
@@ -103,6 +105,9 @@ export const apiNames: ApiName[] = ['community', 'media'];
  * owns the edge for them as for /graphql — session, CSRF, a signed identity — and forwards by path prefix.
  */
 export const serviceRoutes: Partial<Record<ApiName, string>> = { media: '/media/' };
+
+/** WebSocket endpoints services serve (`ServiceInstance.upgrade`), behind the gateway's session and Origin checks. */
+export const serviceSockets: Partial<Record<'chat', string>> = { chat: '/chat/socket' };
 
 const PERMISSION_TTL_MS = 60_000;
 const permKey = (communityId: string, userId: string, permission?: string, spaceId?: string) =>

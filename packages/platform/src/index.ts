@@ -10,6 +10,7 @@ export * from './ids.ts';
 export * from './infra/cache.ts';
 export * from './infra/index.ts';
 export * from './infra/pubsub.ts';
+export * from './infra/presence.ts';
 export * from './infra/ratelimit.ts';
 export * from './infra/sessions.ts';
 export * from './infra/objects.ts';

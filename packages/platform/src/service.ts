@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { DocumentNode } from 'graphql';
 import type { Kysely } from 'kysely';
@@ -9,6 +11,7 @@ import type { Identity } from './identity.ts';
 import type { Cache } from './infra/cache.ts';
 import type { ObjectStore } from './infra/objects.ts';
 import type { PubSub } from './infra/pubsub.ts';
+import type { PresenceStore } from './infra/presence.ts';
 import type { RateLimiterFactory } from './infra/ratelimit.ts';
 import type { Logger } from './log.ts';
 import type { Mailer } from './mail.ts';
@@ -33,6 +36,8 @@ export interface ServiceDeps {
   db: Kysely<any>;
   cache: Cache;
   pubsub: PubSub;
+  /** Who is connected where (memory | Redis). */
+  presence: PresenceStore;
   limits: RateLimiterFactory;
   sessions: SessionManager;
   outbox: Outbox;
@@ -59,6 +64,11 @@ export interface ServiceInstance {
    * which has already resolved the caller: `identity` is verified here as for GraphQL.
    */
   http?: (request: Request, identity: Identity) => Promise<Response>;
+  /**
+   * A WebSocket endpoint at this service's socket path (`serviceSockets` in contracts.ts). The gateway has checked
+   * the Origin and resolved the session; the service takes over the upgraded connection.
+   */
+  upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer, identity: Identity) => void;
   stop?(): Promise<void>;
 }
 

@@ -53,6 +53,13 @@ export class SessionManager {
     return s;
   }
 
+  /** Whether a session is still live (for long-lived connections re-checking the one they were opened with). */
+  async isActive(sessionId: string): Promise<boolean> {
+    const s = await this.store.get(sessionId);
+    const t = this.now();
+    return !!s && s.expiresAt > t && s.idleExpiresAt > t;
+  }
+
   list(userId: string) {
     return this.store.listForUser(userId);
   }

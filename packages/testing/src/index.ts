@@ -5,3 +5,4 @@ export * from './services.ts';
 export * from './processes.ts';
 export * from './browser.ts';
 export * from './s3.ts';
+export * from './chat.ts';

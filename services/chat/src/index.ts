@@ -4,6 +4,7 @@ import { parse } from 'graphql';
 import { migrations } from '../migrations/index.ts';
 import type { ChatDb } from './repo.ts';
 import { createChatResolvers } from './resolvers.ts';
+import { ChatHub } from './realtime/hub.ts';
 import { ChatService } from './service.ts';
 
 export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
@@ -19,8 +20,20 @@ export const chatService = defineService({
   migrations,
   create(deps) {
     const service = new ChatService(deps);
+    const { config } = deps;
+    const hub = new ChatHub(service, { pubsub: deps.pubsub, presence: deps.presence, sessions: deps.sessions, log: deps.log }, {
+      heartbeatMs: config.chatHeartbeatMs,
+      maxBufferedBytes: config.chatMaxBufferedBytes,
+      presenceRefreshMs: config.chatPresenceRefreshMs,
+      presenceTtlMs: config.chatPresenceTtlMs,
+      // Logging out closes the socket within this bound (a session lookup per open socket per interval).
+      sessionCheckMs: Math.min(60_000, config.chatHeartbeatMs * 2),
+    });
     return {
       resolvers: createChatResolvers(service),
+      // The WebSocket (docs/chat-protocol.md): the gateway checked Origin and session; this node's hub takes it.
+      upgrade: (req, socket, head, identity) => hub.upgrade(req, socket, head, identity),
+      stop: () => hub.stop(),
       eventHandlers: {
         'community.deleted': (event, trx) => service.dropSpace(trx as ChatDb, { communityId: (event.payload as { communityId: string }).communityId }),
         'community.circle_deleted': (event, trx) => {

@@ -119,12 +119,12 @@ export class CommunityService {
     if (!canSee(community.visibility, role)) return null;
     if (space.kind === 'public_center') {
       const isPublic = community.visibility !== 'private';
-      return { kind: 'public_center', public: isPublic, readable: isPublic || role !== null };
+      return { kind: 'public_center', public: isPublic, readable: isPublic || role !== null, member: role !== null };
     }
     const inCircle = userId ? (await this.repo.circleRoleOf(spaceId, userId)) !== null : false;
     const readable = role !== null && (inCircle || effectivePermissions(grants!).has('manage_circles'));
     if (space.hidden && !readable) return null;
-    return { kind: 'circle', public: false, readable };
+    return { kind: 'circle', public: false, readable, member: role !== null };
   }
 
   /** Every space of a community this user (or an anonymous visitor) may read; null when the community is hidden from them. */

@@ -11,6 +11,7 @@ import { type Mailer, OutboxMailer, SmtpMailer } from '../mail.ts';
 import { SessionManager } from '../sessions.ts';
 import { type Cache, MemoryCache, RedisCache } from './cache.ts';
 import { MemoryPubSub, type PubSub, RedisPubSub } from './pubsub.ts';
+import { MemoryPresenceStore, type PresenceStore, RedisPresenceStore } from './presence.ts';
 import { MemoryRateLimiterFactory, type RateLimiterFactory, RedisRateLimiterFactory } from './ratelimit.ts';
 import { connectRedis, type Redis } from './redis.ts';
 import { DiskObjectStore, type ObjectStore, S3ObjectStore } from './objects.ts';
@@ -22,6 +23,8 @@ export interface Infrastructure {
   database: Database | null;
   cache: Cache;
   pubsub: PubSub;
+  /** Who is connected to which node (chat presence). */
+  presence: PresenceStore;
   limits: RateLimiterFactory;
   sessionStore: SessionStore;
   sessions: SessionManager;
@@ -52,18 +55,20 @@ export async function createInfrastructure(config: Config, log: Logger, opts: In
     return c;
   };
 
-  let cache: Cache, pubsub: PubSub, limits: RateLimiterFactory, sessionStore: SessionStore, eventLog: EventLog;
+  let cache: Cache, pubsub: PubSub, presence: PresenceStore, limits: RateLimiterFactory, sessionStore: SessionStore, eventLog: EventLog;
   if (config.redisUrl) {
     const main = redis('main');
     const p = config.redisPrefix;
     cache = new RedisCache(main, `${p}cache:`);
     pubsub = new RedisPubSub(main, redis('subscriber'), `${p}ps:`);
+    presence = new RedisPresenceStore(main, `${p}presence:`);
     limits = new RedisRateLimiterFactory(main, `${p}rl:`);
     sessionStore = new RedisSessionStore(main, `${p}sess:`);
     eventLog = new RedisEventLog(main, log, { stream: `${p}events` });
   } else {
     cache = new MemoryCache();
     pubsub = new MemoryPubSub();
+    presence = new MemoryPresenceStore();
     limits = new MemoryRateLimiterFactory();
     sessionStore = new MemorySessionStore(path.join(config.dataDir, 'sessions.json'));
     eventLog = await SqlEventLog.open(database!.db, log);
@@ -77,6 +82,7 @@ export async function createInfrastructure(config: Config, log: Logger, opts: In
     database,
     cache,
     pubsub,
+    presence,
     limits,
     sessionStore,
     sessions,
