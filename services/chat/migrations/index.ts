@@ -53,4 +53,88 @@ export const migrations: Migrations = {
       )`.execute(db);
     },
   },
+  '0003_direct_threads_reactions_mentions_files_pins': {
+    async up(db) {
+      // Direct conversations (two people, one per pair) and groups (3 to 10) live beside space channels: no
+      // community or space, members listed here. dm_key is the sorted pair, unique, so opening twice finds one.
+      await sql`alter table chat.channels
+        add column kind text not null default 'space' check (kind in ('space', 'dm', 'group')),
+        alter column community_id drop not null,
+        alter column space_id drop not null,
+        alter column name drop not null,
+        add column dm_key text,
+        add column last_activity_at timestamptz not null default now(),
+        add constraint channels_kind_shape check (
+          (kind = 'space' and community_id is not null and space_id is not null and name is not null and dm_key is null)
+          or (kind = 'dm' and community_id is null and space_id is null and name is null and dm_key is not null)
+          or (kind = 'group' and community_id is null and space_id is null and dm_key is null))`.execute(db);
+      await sql`create unique index channels_dm_key on chat.channels (dm_key)`.execute(db);
+      await sql`create table chat.channel_members (
+        channel_id uuid not null references chat.channels(id) on delete cascade,
+        user_id uuid not null,
+        joined_at timestamptz not null default now(),
+        primary key (channel_id, user_id)
+      )`.execute(db);
+      await sql`create index channel_members_user on chat.channel_members (user_id)`.execute(db);
+
+      // Threads: a reply points at its root (a main-timeline message of the same channel); the root keeps the summary.
+      // Mentions are resolved once, on write. Pins are a mark on the message.
+      await sql`alter table chat.messages
+        add column thread_id uuid references chat.messages(id) on delete cascade,
+        add column reply_count integer not null default 0,
+        add column last_reply_at timestamptz,
+        add column mention_ids uuid[] not null default '{}',
+        add column mentions_everyone boolean not null default false,
+        add column mentions_here boolean not null default false,
+        add column pinned_at timestamptz,
+        add column pinned_by uuid`.execute(db);
+      // The main timeline and each thread page by sequence on their own index.
+      await sql`create index messages_main on chat.messages (channel_id, seq) where thread_id is null`.execute(db);
+      await sql`create index messages_thread on chat.messages (thread_id, seq) where thread_id is not null`.execute(db);
+      await sql`create index messages_threads on chat.messages (channel_id, last_reply_at desc, id desc) where reply_count > 0`.execute(db);
+      await sql`create index messages_pinned on chat.messages (channel_id, pinned_at desc) where pinned_at is not null`.execute(db);
+
+      // Who follows which thread; false records an explicit unfollow, so starting it again does not re-follow you.
+      await sql`create table chat.thread_follows (
+        root_id uuid not null references chat.messages(id) on delete cascade,
+        user_id uuid not null,
+        following boolean not null,
+        primary key (root_id, user_id)
+      )`.execute(db);
+
+      await sql`create table chat.reactions (
+        message_id uuid not null references chat.messages(id) on delete cascade,
+        emoji text not null,
+        user_id uuid not null,
+        created_at timestamptz not null default now(),
+        primary key (message_id, emoji, user_id)
+      )`.execute(db);
+
+      // A copy of each attachment's metadata (the bytes live in media), so a page of history needs no call.
+      await sql`create table chat.attachments (
+        id uuid primary key,
+        message_id uuid not null references chat.messages(id) on delete cascade,
+        channel_id uuid not null,
+        uploader_id uuid not null,
+        position smallint not null,
+        name text not null,
+        content_type text not null,
+        kind text not null,
+        bytes bigint not null,
+        width integer,
+        height integer,
+        has_thumb boolean not null,
+        created_at timestamptz not null default now()
+      )`.execute(db);
+      await sql`create index attachments_message on chat.attachments (message_id, position)`.execute(db);
+      await sql`create index attachments_channel on chat.attachments (channel_id)`.execute(db);
+
+      // Auth's public handles (auth.user.registered), to resolve @mentions without reading auth's tables.
+      await sql`create table chat.profiles (
+        user_id uuid primary key,
+        handle text not null
+      )`.execute(db);
+      await sql`create unique index profiles_handle on chat.profiles (lower(handle))`.execute(db);
+    },
+  },
 };

@@ -22,10 +22,37 @@ export const createChannelInput = z.object({
 });
 export const updateChannelInput = z.object({ name: name.nullish(), topic: topic.nullish(), slowModeSeconds: slowMode.nullish() });
 
+export const MAX_ATTACHMENTS = 10;
+export const MAX_GROUP_MEMBERS = 10;
+
 export const sendMessageInput = z.object({
   channelId: uuid,
   clientId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'Message ids are 8 to 64 letters, digits, - or _.'),
-  body: z.string().trim().min(1, 'Write a message first.').max(MAX_MESSAGE_CHARS, `Messages are at most ${MAX_MESSAGE_CHARS} characters.`),
+  // Empty is allowed here: a message may be files only. That it is not empty altogether is checked with the files.
+  body: z.string().trim().max(MAX_MESSAGE_CHARS, `Messages are at most ${MAX_MESSAGE_CHARS} characters.`),
   replyToId: uuid.nullish().transform((v) => v ?? null),
+  threadId: uuid.nullish().transform((v) => v ?? null),
+  attachmentIds: z
+    .array(z.string())
+    .max(MAX_ATTACHMENTS, `Attach at most ${MAX_ATTACHMENTS} files.`)
+    .nullish()
+    .transform((v) => (v ?? []).map((id) => id.toLowerCase()))
+    .refine((ids) => new Set(ids).size === ids.length, 'Attach each file once.'),
 });
 export const messageBody = z.string().trim().min(1, 'Write a message first.').max(MAX_MESSAGE_CHARS, `Messages are at most ${MAX_MESSAGE_CHARS} characters.`);
+
+/** Editing keeps a files-only message possible: the body may become empty when the message has attachments. */
+export const editBody = z.string().trim().max(MAX_MESSAGE_CHARS, `Messages are at most ${MAX_MESSAGE_CHARS} characters.`);
+
+export const userIds = z
+  .array(uuid)
+  .min(1, 'Choose someone.')
+  .max(50, 'That is too many people.')
+  .transform((ids) => [...new Set(ids.map((id) => id.toLowerCase()))]);
+
+export const groupName = z
+  .string()
+  .trim()
+  .max(80, 'Group names are at most 80 characters.')
+  .nullish()
+  .transform((v) => (v ? v : null));

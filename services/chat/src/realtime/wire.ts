@@ -1,4 +1,15 @@
-import type { MessageRow } from '../repo.ts';
+import type { AttachmentRow, MessageRow } from '../repo.ts';
+
+/** An attachment as the socket carries it: metadata only. Clients get signed URLs from GraphQL (`Message.attachments`). */
+export interface WireAttachment {
+  id: string;
+  name: string;
+  contentType: string;
+  kind: string;
+  bytes: number;
+  width: number | null;
+  height: number | null;
+}
 
 /** A message as the socket carries it (docs/chat-protocol.md, "M"). */
 export interface WireMessage {
@@ -9,12 +20,18 @@ export interface WireMessage {
   clientId: string;
   body: string | null;
   replyToId: string | null;
+  threadId: string | null;
   createdAt: string;
   editedAt: string | null;
   deleted: boolean;
+  mentions: { userIds: string[]; everyone: boolean; here: boolean };
+  attachments: WireAttachment[];
+  replyCount: number;
+  lastReplyAt: string | null;
+  pinned: boolean;
 }
 
-export function wireMessage(m: MessageRow): WireMessage {
+export function wireMessage(m: MessageRow, attachments: readonly AttachmentRow[] = []): WireMessage {
   const deleted = m.deleted_at !== null;
   return {
     id: m.id,
@@ -24,8 +41,16 @@ export function wireMessage(m: MessageRow): WireMessage {
     clientId: m.client_id,
     body: deleted ? null : m.body,
     replyToId: m.reply_to_id,
+    threadId: m.thread_id,
     createdAt: m.created_at.toISOString(),
     editedAt: m.edited_at?.toISOString() ?? null,
     deleted,
+    mentions: deleted ? { userIds: [], everyone: false, here: false } : { userIds: [...m.mention_ids], everyone: m.mentions_everyone, here: m.mentions_here },
+    attachments: deleted
+      ? []
+      : attachments.map((a) => ({ id: a.id, name: a.name, contentType: a.content_type, kind: a.kind, bytes: Number(a.bytes), width: a.width, height: a.height })),
+    replyCount: m.reply_count,
+    lastReplyAt: m.last_reply_at?.toISOString() ?? null,
+    pinned: m.pinned_at !== null,
   };
 }
