@@ -83,7 +83,7 @@ export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'ended';
 
 /** Something the catch-up query returned: only its sequence number matters here; the app keeps the rest. */
 export interface Sequenced {
-  seq: number;
+  seq: number | null;
 }
 
 export interface ChatEvents<H extends Sequenced> {
@@ -154,6 +154,7 @@ export class ChatSocket<H extends Sequenced> {
   private readonly subs = new Set<string>();
   private readonly tracks = new Map<string, Track>();
   private readonly outboxEntries = new Map<string, OutboxEntry>();
+  private outboxSnapshot: OutboxEntry[] = [];
   /** When each unacknowledged send was first attempted (for the HTTP fallback). */
   private readonly queuedAt = new Map<string, number>();
   private readonly fallbackInFlight = new Set<string>();
@@ -175,8 +176,14 @@ export class ChatSocket<H extends Sequenced> {
     return this.stateValue;
   }
 
+  /** Sends not acknowledged yet, oldest first (the same array until it changes, for useSyncExternalStore). */
   get outbox(): OutboxEntry[] {
-    return [...this.outboxEntries.values()];
+    return this.outboxSnapshot;
+  }
+
+  private outboxChanged() {
+    this.outboxSnapshot = [...this.outboxEntries.values()].map((e) => ({ ...e }));
+    this.emit('outbox', this.outboxSnapshot);
   }
 
   on<K extends keyof ChatEvents<H>>(type: K, listener: Listener<ChatEvents<H>[K]>): () => void {
@@ -366,6 +373,11 @@ export class ChatSocket<H extends Sequenced> {
     this.tracks.delete(channelId);
   }
 
+  /** Asks the server at once for anything after the contiguous position (a channel view was just opened). */
+  catchUpNow(channelId: string): void {
+    void this.fill(channelId);
+  }
+
   /** The highest sequence number held contiguously, or null when the channel is not tracked. */
   contiguous(channelId: string): number | null {
     return this.tracks.get(channelId)?.contiguous ?? null;
@@ -453,7 +465,7 @@ export class ChatSocket<H extends Sequenced> {
         if (entry) {
           entry.error = { code: frame.code, message: frame.message, ...(frame.retryAfterSeconds !== undefined ? { retryAfterSeconds: frame.retryAfterSeconds } : {}) };
           this.queuedAt.delete(frame.clientId);
-          this.emit('outbox', this.outbox);
+          this.outboxChanged();
         }
         break;
       }
@@ -471,7 +483,7 @@ export class ChatSocket<H extends Sequenced> {
     if (!this.outboxEntries.delete(clientId)) return;
     this.queuedAt.delete(clientId);
     this.emit('ack', { clientId, ...ack });
-    this.emit('outbox', this.outbox);
+    this.outboxChanged();
   }
 
   // ---- frames out ----
@@ -482,7 +494,7 @@ export class ChatSocket<H extends Sequenced> {
     const entry: OutboxEntry = { ...input, clientId, createdAt: new Date().toISOString() };
     this.outboxEntries.set(clientId, entry);
     this.queuedAt.set(clientId, Date.now());
-    this.emit('outbox', this.outbox);
+    this.outboxChanged();
     this.raw(sendFrame(entry));
     return clientId;
   }
@@ -493,14 +505,14 @@ export class ChatSocket<H extends Sequenced> {
     if (!entry) return;
     delete entry.error;
     this.queuedAt.set(clientId, Date.now());
-    this.emit('outbox', this.outbox);
+    this.outboxChanged();
     this.raw(sendFrame(entry));
   }
 
   discard(clientId: string): void {
     if (this.outboxEntries.delete(clientId)) {
       this.queuedAt.delete(clientId);
-      this.emit('outbox', this.outbox);
+      this.outboxChanged();
     }
   }
 
@@ -521,7 +533,7 @@ export class ChatSocket<H extends Sequenced> {
           if (e.code !== 'NETWORK_ERROR' && typeof e.code === 'string') {
             entry.error = { code: e.code, message: typeof e.message === 'string' ? e.message : '', ...(typeof e.retryAfterSeconds === 'number' ? { retryAfterSeconds: e.retryAfterSeconds } : {}) };
             this.queuedAt.delete(clientId);
-            this.emit('outbox', this.outbox);
+            this.outboxChanged();
           } else {
             this.queuedAt.set(clientId, Date.now());
           }

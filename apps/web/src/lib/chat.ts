@@ -1,0 +1,189 @@
+/**
+ * Chat in the web app: addresses, the message shape the UI keeps (one for history from the API, live frames from
+ * the socket and the viewer's own pending sends), and the rules for grouping a timeline. Nothing here calls the API.
+ */
+import type { ChannelFieldsFragment, ChatAttachmentFieldsFragment, MessageFieldsFragment, UserFieldsFragment } from '@circles/client';
+import type { OutboxEntry, WireMessage } from '@/lib/chat-socket';
+
+export type ChannelView = ChannelFieldsFragment;
+export type ChatUser = UserFieldsFragment;
+
+/** Messages per history page (the API gives up to 200). */
+export const CHAT_PAGE = 50;
+/** The API's limit on a message's body. */
+export const MAX_MESSAGE_LENGTH = 4000;
+/** At most this many files on one message (SendMessageInput.attachmentIds). */
+export const MAX_MESSAGE_ATTACHMENTS = 10;
+/** Consecutive messages by one author closer than this share one header. */
+const GROUP_WINDOW_MS = 7 * 60_000;
+
+export const chatPath = (slug: string, channelId?: string) => (channelId ? `/c/${slug}/chat/${channelId}` : `/c/${slug}/chat`);
+export const directPath = (channelId?: string) => (channelId ? `/messages/${channelId}` : '/messages');
+/** A link to one message: the channel's page centred on it. */
+export function messageHref(base: string, seq: number): string {
+  return `${base}?m=${seq}`;
+}
+
+export interface ChatReaction {
+  emoji: string;
+  count: number;
+  viewerReacted: boolean;
+}
+
+/** A message as the UI shows it. A pending send has no id or seq yet; its key is its clientId until stored. */
+export interface ChatMessage {
+  key: string;
+  id: string | null;
+  channelId: string;
+  seq: number | null;
+  authorId: string | null;
+  clientId: string;
+  body: string | null;
+  replyToId: string | null;
+  threadId: string | null;
+  replyCount: number;
+  lastReplyAt: string | null;
+  viewerFollowsThread: boolean;
+  reactions: ChatReaction[];
+  mentionsViewer: boolean;
+  attachments: ChatAttachmentFieldsFragment[];
+  pinned: boolean;
+  createdAt: string;
+  editedAt: string | null;
+  deleted: boolean;
+  /** The viewer's own send, not stored yet (sending), or refused (failed). */
+  pending?: 'sending' | 'failed';
+  error?: string;
+}
+
+export function fromApi(m: MessageFieldsFragment, viewerId: string | null): ChatMessage {
+  return {
+    key: m.id,
+    id: m.id,
+    channelId: m.channelId,
+    seq: m.seq,
+    authorId: m.author?.id ?? null,
+    clientId: m.clientId,
+    body: m.body,
+    replyToId: m.replyToId,
+    threadId: m.threadId,
+    replyCount: m.replyCount,
+    lastReplyAt: m.lastReplyAt,
+    viewerFollowsThread: m.viewerFollowsThread,
+    reactions: m.reactions,
+    mentionsViewer: m.mentions.everyone || m.mentions.here || (viewerId !== null && m.mentions.users.some((u) => u.id === viewerId)),
+    attachments: m.attachments,
+    pinned: m.pinned,
+    createdAt: m.createdAt,
+    editedAt: m.editedAt,
+    deleted: m.deleted,
+  };
+}
+
+/**
+ * A live frame's message. Reactions and the viewer's follow state are not on the wire: they are taken from the
+ * copy already shown (`previous`), or empty for a new message (nobody has reacted yet).
+ */
+export function fromWire(m: WireMessage, viewerId: string | null, previous?: ChatMessage): ChatMessage {
+  return {
+    key: m.id,
+    id: m.id,
+    channelId: m.channelId,
+    seq: m.seq,
+    authorId: m.authorId,
+    clientId: m.clientId,
+    body: m.body,
+    replyToId: m.replyToId,
+    threadId: m.threadId ?? null,
+    replyCount: m.replyCount ?? previous?.replyCount ?? 0,
+    lastReplyAt: m.lastReplyAt ?? previous?.lastReplyAt ?? null,
+    viewerFollowsThread: previous?.viewerFollowsThread ?? m.authorId === viewerId,
+    reactions: previous?.reactions ?? [],
+    mentionsViewer: m.mentions ? m.mentions.everyone || m.mentions.here || (viewerId !== null && m.mentions.userIds.includes(viewerId)) : (previous?.mentionsViewer ?? false),
+    // The wire's attachment shape is the API's (signed links); keep the shown ones when the frame has none.
+    attachments: (m.attachments as ChatAttachmentFieldsFragment[] | undefined) ?? previous?.attachments ?? [],
+    pinned: m.pinned ?? previous?.pinned ?? false,
+    createdAt: m.createdAt,
+    editedAt: m.editedAt,
+    deleted: m.deleted,
+  };
+}
+
+/** The viewer's send as shown until the server stores it. */
+export function fromOutbox(entry: OutboxEntry, viewerId: string): ChatMessage {
+  return {
+    key: entry.clientId,
+    id: null,
+    channelId: entry.channelId,
+    seq: null,
+    authorId: viewerId,
+    clientId: entry.clientId,
+    body: entry.body,
+    replyToId: entry.replyToId ?? null,
+    threadId: entry.threadId ?? null,
+    replyCount: 0,
+    lastReplyAt: null,
+    viewerFollowsThread: false,
+    reactions: [],
+    mentionsViewer: false,
+    attachments: [],
+    pinned: false,
+    createdAt: entry.createdAt,
+    editedAt: null,
+    deleted: false,
+    pending: entry.error ? 'failed' : 'sending',
+    ...(entry.error ? { error: entry.error.message } : {}),
+  };
+}
+
+/**
+ * Merges messages into a timeline sorted by sequence number (pending sends last, oldest first). A stored message
+ * replaces the pending one with its clientId, and a newer copy replaces an older one.
+ */
+export function mergeMessages(list: ChatMessage[], incoming: ChatMessage[]): ChatMessage[] {
+  if (incoming.length === 0) return list;
+  const byKey = new Map(list.map((m) => [m.key, m]));
+  for (const m of incoming) {
+    if (m.id) {
+      const pending = [...byKey.values()].find((p) => p.pending && p.clientId === m.clientId && p.authorId === m.authorId);
+      if (pending) byKey.delete(pending.key);
+    }
+    byKey.set(m.key, m);
+  }
+  return [...byKey.values()].sort(compareMessages);
+}
+
+function compareMessages(a: ChatMessage, b: ChatMessage): number {
+  if (a.seq !== null && b.seq !== null) return a.seq - b.seq;
+  if (a.seq !== null) return -1;
+  if (b.seq !== null) return 1;
+  return a.createdAt.localeCompare(b.createdAt);
+}
+
+/** The local calendar day of a time ("2026-12-01"), for day separators. */
+export function dayKey(iso: string): string {
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+/** Whether `m` continues `prev`'s group: same author, same day, close in time, not a reply (a quote needs a header). */
+export function continuesGroup(prev: ChatMessage | undefined, m: ChatMessage): boolean {
+  if (!prev || prev.deleted || m.deleted || !m.authorId || prev.authorId !== m.authorId || m.replyToId) return false;
+  if (dayKey(prev.createdAt) !== dayKey(m.createdAt)) return false;
+  return new Date(m.createdAt).getTime() - new Date(prev.createdAt).getTime() < GROUP_WINDOW_MS;
+}
+
+/** A DM's or group's title: its name, else the other members' names (the viewer left out). */
+export function directTitle(channel: Pick<ChannelView, 'name' | 'members'>, viewerId: string | null): string {
+  if (channel.name) return channel.name;
+  const others = channel.members.filter((u) => u.id !== viewerId);
+  return (others.length ? others : channel.members).map((u) => u.displayName).join(', ');
+}
+
+/** A reaction applied locally (a react frame or the viewer's own toggle): the new count, and the viewer's mark. */
+export function applyReaction(reactions: ChatReaction[], emoji: string, count: number, viewerReacted: boolean | undefined): ChatReaction[] {
+  const existing = reactions.find((r) => r.emoji === emoji);
+  if (count <= 0) return reactions.filter((r) => r.emoji !== emoji);
+  if (existing) return reactions.map((r) => (r.emoji === emoji ? { emoji, count, viewerReacted: viewerReacted ?? r.viewerReacted } : r));
+  return [...reactions, { emoji, count, viewerReacted: viewerReacted ?? false }];
+}
