@@ -50,6 +50,9 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
                     <li>
                       <CommunitySwitcher communities={myCommunities} />
                     </li>
+                    <li>
+                      <NavLink href="/messages">{t('nav.messages')}</NavLink>
+                    </li>
                     <li className="c-nav__who">{t('nav.signedInAs', { handle: viewer.user.handle })}</li>
                     <li>
                       <NavLink href="/account">{t('nav.account')}</NavLink>

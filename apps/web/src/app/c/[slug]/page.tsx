@@ -103,6 +103,15 @@ export default async function CommunityPage({ params, searchParams }: Params) {
                 {community.viewerRole ? <Link href={`/c/${community.slug}/members`}>{memberCountLabel(community.memberCount)}</Link> : memberCountLabel(community.memberCount)} ·{' '}
                 {t('community.ownedBy', { name: community.owner.displayName })}
               </p>
+              {community.viewerRole ? (
+                <nav aria-label={t('community.sections')} className="c-community-nav">
+                  <ul>
+                    <li>
+                      <Link href={`/c/${community.slug}/chat`}>{t('community.chat')}</Link>
+                    </li>
+                  </ul>
+                </nav>
+              ) : null}
             </div>
           </div>
           <div data-testid="membership" id="membership">
