@@ -45,7 +45,7 @@ const FILE_URL_TTL_MS = 15 * 60_000;
  * What the viewer may do with a channel's content. Space channels answer with Community's `SpaceAccess`; a DM or
  * group is readable by its members only (others are told it does not exist).
  */
-export type ChannelAccess = SpaceAccess | { kind: 'direct'; readable: true; public: false };
+export type ChannelAccess = SpaceAccess | { kind: 'direct'; readable: true; public: false; member: true };
 
 const pageSize = (first: number | null | undefined, fallback = 50, max = 200) => {
   const n = first ?? fallback;
@@ -107,10 +107,11 @@ export class ChatService {
     if (isSpace(channel)) {
       const access = await this.deps.apis.community.spaceAccess({ userId: identity.userId, communityId: channel.community_id, spaceId: channel.space_id });
       if (!access) throw chatErrors.channelNotFound();
-      return { channel, access };
+      // Chat is for the community's members: unlike a public feed, nobody outside it (and nobody banned) reads along.
+      return { channel, access: { ...access, readable: access.readable && access.member } };
     }
     if (!identity.userId || !(await this.repo.isMember(channel.id, identity.userId))) throw chatErrors.channelNotFound();
-    return { channel, access: { kind: 'direct', readable: true, public: false } };
+    return { channel, access: { kind: 'direct', readable: true, public: false, member: true } };
   }
 
   /** May this viewer send here: `chat` in the space, or being in the DM or group. */
@@ -420,7 +421,8 @@ export class ChatService {
   // Sending --------------------------------------------------------------------------------------------------------
 
   /**
-   * Who a text mentions, as stored: people by handle who may read the channel (others are not told), and @everyone /
+   * Who a text mentions, as stored: people by handle who may read the channel (members who can read the space, or
+   * the DM's or group's members; others are not told), and @everyone /
    * @here when the author may use them (moderators in a space; anyone in a DM or group). The text stays either way.
    */
   private async mentionsIn(identity: Identity, channel: ChannelRow, body: string) {
@@ -429,7 +431,10 @@ export class ChatService {
     if (ids.length) {
       if (isSpace(channel)) {
         const readable = await Promise.all(
-          ids.map(async (id) => (await this.deps.apis.community.spaceAccess({ userId: id, communityId: channel.community_id, spaceId: channel.space_id }))?.readable === true),
+          ids.map(async (id) => {
+            const a = await this.deps.apis.community.spaceAccess({ userId: id, communityId: channel.community_id, spaceId: channel.space_id });
+            return a !== null && a.readable && a.member;
+          }),
         );
         ids = ids.filter((_, i) => readable[i]);
       } else {
