@@ -132,6 +132,10 @@ let windowEnd = 0;
 const latency = new Samples();
 const ackLatency = new Samples();
 let deliveriesInWindow = 0;
+/** The number of the first message sent in the window (messages stop when the window ends). */
+let windowFirstMessage = Number.MAX_SAFE_INTEGER;
+let windowMessageDeliveries = 0;
+const sentInWindowById = new Set<string>();
 let deliveriesTotal = 0;
 let otherFrames = 0;
 let errorFrames = 0;
@@ -166,8 +170,11 @@ function delivery(data: Buffer, at: number, t0: number) {
   if (!m) return note(`unreadable marker: ${decoder.decode(data).slice(0, 200)}`);
   deliveriesTotal++;
   if (m.n < MAX_MESSAGES) received[m.n]!++;
-  if (phase === 'window') {
-    deliveriesInWindow++;
+  // Throughput: what arrived during the window. Latency: every delivery of a message sent during the window, whenever
+  // it arrives (an overloaded server's backlog shows up as latency, not as missing samples).
+  if (phase === 'window') deliveriesInWindow++;
+  if (m.n >= windowFirstMessage) {
+    windowMessageDeliveries++;
     latency.push(t0 - m.t);
   }
 }
@@ -176,7 +183,7 @@ function onAck(clientId: string, t0: number) {
   const sent = pendingAcks.get(clientId);
   if (sent === undefined) return;
   pendingAcks.delete(clientId);
-  if (phase === 'window') ackLatency.push(t0 - sent);
+  if (sentInWindowById.has(clientId)) ackLatency.push(t0 - sent);
 }
 
 function markSubscribed(c: Conn) {
@@ -302,7 +309,8 @@ function publish(n: number) {
   pendingAcks.set(clientId, t);
   if (phase === 'window') {
     sentInWindow++;
-    if (firstInWindow < 0) firstInWindow = n;
+    sentInWindowById.add(clientId);
+    if (firstInWindow < 0) windowFirstMessage = firstInWindow = n;
     lastInWindow = n;
   }
   const input = { channelId: cfg.channelId, clientId, body: body(n, t) };
@@ -391,9 +399,24 @@ emit({ type: 'window-end' });
 clearInterval(timer);
 const windowSeconds = (windowEnd - windowStart) / 1000;
 
-// Stop publishing; give what was sent in the window time to arrive, then count.
-await sleep(cfg.drainSeconds * 1000);
+// Publishing stopped with the window. Wait until everything sent in it has reached every socket (and been
+// acknowledged), or until nothing more arrives for 3 s, or drainSeconds at most.
 const receivers = conns.filter((c) => c.subscribed).length;
+const drain0 = now();
+{
+  let last = -1;
+  let lastChange = now();
+  while (now() - drain0 < cfg.drainSeconds * 1000) {
+    const all = windowMessageDeliveries >= sentInWindow * receivers && ![...sentInWindowById].some((id) => pendingAcks.has(id));
+    if (all) break;
+    if (windowMessageDeliveries !== last) {
+      last = windowMessageDeliveries;
+      lastChange = now();
+    } else if (now() - lastChange > 3000) break;
+    await sleep(100);
+  }
+}
+const drainSeconds = (now() - drain0) / 1000;
 let windowDelivered = 0;
 let incomplete = 0;
 for (let n = firstInWindow; n >= 0 && n <= lastInWindow; n++) {
@@ -422,6 +445,7 @@ const result = {
   deliveriesInWindow,
   deliveriesPerSec: round(deliveriesInWindow / windowSeconds),
   deliveriesTotal,
+  drainSeconds: round(drainSeconds, 2),
   // Of the messages sent during the window: deliveries that arrived by the end of the drain, out of sent × sockets.
   completeness: expected ? round(windowDelivered / expected, 5) : null,
   messagesNotDeliveredToEveryone: incomplete,

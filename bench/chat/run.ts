@@ -13,8 +13,11 @@
  *
  * Knobs (environment): BENCH_CHAT_CLIENTS (1000,5000), BENCH_CHAT_STACKS (circles,socketio), BENCH_CHAT_RATE (50
  * messages/s), BENCH_CHAT_PUBLISHERS (50: distinct people, since Circles allows one person 20 messages per 10 s),
- * BENCH_CHAT_BODY_BYTES (200), BENCH_CHAT_WARMUP_SECONDS (3), BENCH_CHAT_SECONDS (15), BENCH_CHAT_DRAIN_SECONDS (5),
+ * BENCH_CHAT_BODY_BYTES (200), BENCH_CHAT_WARMUP_SECONDS (3), BENCH_CHAT_SECONDS (15), BENCH_CHAT_DRAIN_SECONDS (60 at
+ * most: the drain ends when every message sent in the window reached every socket, or nothing arrived for 3 s),
  * BENCH_CHAT_SERVER_CORE (0), BENCH_CHAT_LOADGEN_CORE (1), BENCH_CHAT_CONNECT_CONCURRENCY (100),
+ * BENCH_CHAT_NICE (-10: both the server and the generator, so other work on the machine disturbs them less; ignored
+ * without the right to raise priority), BENCH_CHAT_CPU_PROF (a folder: the servers run with node --cpu-prof),
  * BENCH_CHAT_PG_URL (TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres: a database is created per
  * Circles run and dropped after), BENCH_CHAT_REDIS_URL (TEST_REDIS_URL or redis://127.0.0.1:6379; keys under a
  * fresh prefix, deleted after).
@@ -52,10 +55,13 @@ const PUBLISHERS = num('BENCH_CHAT_PUBLISHERS', 50);
 const BODY_BYTES = num('BENCH_CHAT_BODY_BYTES', 200);
 const WARMUP_SECONDS = num('BENCH_CHAT_WARMUP_SECONDS', 3);
 const SECONDS = num('BENCH_CHAT_SECONDS', 15);
-const DRAIN_SECONDS = num('BENCH_CHAT_DRAIN_SECONDS', 5);
+const DRAIN_SECONDS = num('BENCH_CHAT_DRAIN_SECONDS', 60);
 const SERVER_CORE = Number(process.env.BENCH_CHAT_SERVER_CORE ?? 0);
 const LOADGEN_CORE = Number(process.env.BENCH_CHAT_LOADGEN_CORE ?? 1);
 const CONNECT_CONCURRENCY = num('BENCH_CHAT_CONNECT_CONCURRENCY', 100);
+/** A folder: the servers run with `node --cpu-prof` and write their profiles there (one per run). */
+const CPU_PROF = process.env.BENCH_CHAT_CPU_PROF ? path.resolve(process.env.BENCH_CHAT_CPU_PROF) : null;
+const profArgs = (name: string) => (CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
 /** Niceness of the server and the generator (both the same), so other work on a shared machine disturbs them less. */
 const NICE = Number(process.env.BENCH_CHAT_NICE ?? -10);
 const PG_URL = process.env.BENCH_CHAT_PG_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -255,7 +261,7 @@ async function startCircles(runId: string): Promise<RunningServer> {
     LOG_LEVEL: 'warn',
   };
   const t0 = performance.now();
-  const child = spawnPinned(SERVER_CORE, [process.execPath, 'apps/server/dist/main.mjs'], env);
+  const child = spawnPinned(SERVER_CORE, [process.execPath, ...profArgs(`circles-${runId}`), 'apps/server/dist/main.mjs'], env);
   const output = collectOutput(child);
   const url = `http://127.0.0.1:${port}`;
   let stopped = false;
@@ -340,7 +346,7 @@ async function startSocketIo(runId: string): Promise<RunningServer> {
   const token = randomBytes(16).toString('hex');
   const redisPrefix = `circles-bench-chat-${runTag}-${runId}:`;
   const t0 = performance.now();
-  const child = spawnPinned(SERVER_CORE, [process.execPath, '--import', 'tsx', 'bench/chat/sio-server.ts', String(port), REDIS_URL, redisPrefix, token], {
+  const child = spawnPinned(SERVER_CORE, [process.execPath, ...profArgs(`socketio-${runId}`), '--import', 'tsx', 'bench/chat/sio-server.ts', String(port), REDIS_URL, redisPrefix, token], {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     NODE_ENV: 'production',
@@ -535,6 +541,8 @@ async function run(stack: Stack, clients: number) {
       valid,
       deliveriesPerSec: r.deliveriesPerSec,
       offeredDeliveriesPerSec: round(r.sentPerSec * clients),
+      // The server delivered less than was offered: it was at its limit, and latency is the backlog it built.
+      saturated: r.deliveriesPerSec < 0.95 * r.sentPerSec * clients,
       latencyP50Ms: r.latency.p50Ms,
       latencyP99Ms: r.latency.p99Ms,
       ackP50Ms: r.ackLatency.p50Ms,
@@ -697,10 +705,10 @@ const result = {
 
 say('');
 say(`machine: ${result.machine.cpus} x ${result.machine.cpuModel}, node ${result.machine.node}, load average ${loadAverageAtStart} -> ${loadAverageAtEnd}`);
-const header = ['stack', 'clients', 'deliv/s', 'offered/s', 'p50 ms', 'p99 ms', 'ack p99', 'srv CPU', 'deliv/CPU-s', '+pg+redis', 'KiB/conn', 'loadgen CPU', 'other srv/gen core', 'valid'];
+const header = ['stack', 'clients', 'deliv/s', 'offered/s', 'p50 ms', 'p99 ms', 'ack p99', 'srv CPU', 'deliv/CPU-s', '+pg+redis', 'KiB/conn', 'loadgen CPU', 'other srv/gen core', 'saturated', 'valid'];
 const rows = runs.map((r) =>
   ok(r)
-    ? [r.stack, r.clients, r.deliveriesPerSec, r.offeredDeliveriesPerSec, r.latencyP50Ms, r.latencyP99Ms, r.ackP99Ms, r.serverCpuUtilization, r.deliveriesPerCpuSecond, r.deliveriesPerCpuSecondWithPostgresAndRedis, r.memory.perConnectionKb, r.loadgenCpuUtilization, `${r.otherWorkOnServerCore}/${r.otherWorkOnLoadgenCore}`, r.valid ? 'yes' : 'NO']
+    ? [r.stack, r.clients, r.deliveriesPerSec, r.offeredDeliveriesPerSec, r.latencyP50Ms, r.latencyP99Ms, r.ackP99Ms, r.serverCpuUtilization, r.deliveriesPerCpuSecond, r.deliveriesPerCpuSecondWithPostgresAndRedis, r.memory.perConnectionKb, r.loadgenCpuUtilization, `${r.otherWorkOnServerCore}/${r.otherWorkOnLoadgenCore}`, r.saturated ? 'yes' : 'no', r.valid ? 'yes' : 'NO']
     : [r.stack, r.clients, 'FAILED', r.error.split('\n')[0]!.slice(0, 80)],
 );
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i] ?? '').length)));
