@@ -1,0 +1,219 @@
+/**
+ * Chat in two real browsers (separate contexts: two people, two sockets) against the whole embedded platform,
+ * everything live, nothing reloaded:
+ * - A opens a channel and B sees A typing; A sends and B sees it; B reacts and A sees the count; A edits (Up arrow)
+ *   and B sees "edited"; A deletes and B sees it gone;
+ * - B's unread badge on a second channel goes up when A posts there and clears when B opens it;
+ * - B replies in a thread and A sees the reply count, then the reply in the thread panel;
+ * - a DM: A starts one with B from the member search, B finds it in Messages and answers;
+ * - axe finds no serious or critical violation on the chat page (with the thread panel open) or on Messages.
+ *
+ * Needs Chromium (`apt-get install -y chromium`) and builds the web app first if it has no production build.
+ * Without Chromium the test is skipped locally but FAILS under CI=true.
+ */
+import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axeViolations, type BrowserPlatform, browserTestsRun, gqlInPage as gql, openHydrated as openHydratedAt, startBrowserPlatform } from '@circles/testing';
+
+interface Person {
+  context: BrowserContext;
+  page: Page;
+  id: string;
+}
+
+describe.runIf(browserTestsRun)('chat in the browser', () => {
+  let platform: BrowserPlatform;
+  let url: (p: string) => string;
+  let ana: Person;
+  let ben: Person;
+  let communityId: string;
+  let general: string;
+  let random: string;
+  const slug = 'night-owls';
+
+  const openHydrated = (page: Page, p: string) => openHydratedAt(page, url(p));
+
+  async function person(handle: string, displayName: string): Promise<Person> {
+    const device = await platform.newDevice();
+    await device.page.goto(url('/'));
+    const { signUp } = await gql<{ signUp: { account: { user: { id: string } } } }>(device.page, 'mutation($input: SignUpInput!) { signUp(input: $input) { account { user { id } } } }', {
+      input: { email: `${handle}@example.com`, handle, displayName, password: 'a long passphrase for circles 42' },
+    });
+    return { ...device, id: signUp.account.user.id };
+  }
+
+  /** Opens a chat page and waits until its socket is live. */
+  async function openChat(who: Person, path: string) {
+    await openHydrated(who.page, path);
+    await expect.poll(() => who.page.getByTestId('chat-connection').getAttribute('data-state'), { timeout: 15_000 }).toBe('open');
+  }
+
+  const messageIn = (page: Page, text: string): Locator => page.getByTestId('message-log').getByTestId('chat-message').filter({ hasText: text });
+  const composerOf = (page: Page) => page.getByRole('form', { name: /^Message / }).getByRole('textbox');
+  const channelLink = (page: Page, id: string) => page.locator(`[data-testid="channel-link"][data-channel="${id}"]`);
+
+  beforeAll(async () => {
+    platform = await startBrowserPlatform('chat-e2e');
+    url = platform.url;
+    ana = await person('ana', 'Ana Lopez');
+    const { createCommunity } = await gql<{ createCommunity: { id: string; publicCenter: { id: string } } }>(
+      ana.page,
+      'mutation($input: CreateCommunityInput!) { createCommunity(input: $input) { id publicCenter { id } } }',
+      { input: { name: 'Night Owls', slug, description: 'Up late.', joinPolicy: 'OPEN' } },
+    );
+    communityId = createCommunity.id;
+    const create = async (name: string, topic: string) =>
+      (await gql<{ createChannel: { id: string } }>(ana.page, 'mutation($input: CreateChannelInput!) { createChannel(input: $input) { id } }', { input: { communityId, spaceId: createCommunity.publicCenter.id, name, topic } })).createChannel.id;
+    general = await create('general', 'Anything goes');
+    random = await create('random', 'Off topic');
+    ben = await person('ben', 'Ben Okri');
+    await gql(ben.page, 'mutation($id: ID!) { joinCommunity(id: $id) { id } }', { id: communityId });
+  }, 240_000);
+
+  afterAll(async () => {
+    await platform?.stop();
+  });
+
+  it('typing, sending, reacting, editing and deleting reach the other browser live', async () => {
+    await openChat(ana, `/c/${slug}/chat`);
+    // The chat opens on the first channel, with its name and topic.
+    await ana.page.waitForURL(`**/c/${slug}/chat/${general}`);
+    expect(await ana.page.getByRole('heading', { level: 1 }).textContent()).toBe('#general');
+    expect(await ana.page.getByText('Anything goes').isVisible()).toBe(true);
+    await openChat(ben, `/c/${slug}/chat/${general}`);
+
+    // Ana types: Ben sees it.
+    const anaBox = composerOf(ana.page);
+    await anaBox.pressSequentially('Hello Ben', { delay: 20 });
+    await expect.poll(() => ben.page.getByTestId('typing').textContent()).toBe('Ana Lopez is typing…');
+
+    // Enter sends; Ben sees the message without reloading, and the typing line clears.
+    await anaBox.press('Enter');
+    expect(await anaBox.inputValue()).toBe('');
+    await expect.poll(() => messageIn(ben.page, 'Hello Ben').count()).toBe(1);
+    expect(await messageIn(ben.page, 'Hello Ben').textContent()).toContain('Ana Lopez');
+    await expect.poll(() => ben.page.getByTestId('typing').textContent()).toBe('');
+    // Ana's own copy is the stored one (acknowledged), not a pending one.
+    await expect.poll(() => messageIn(ana.page, 'Hello Ben').getAttribute('data-seq')).toMatch(/^\d+$/);
+
+    // Ben reacts with a thumbs up; Ana sees the count.
+    const onBen = messageIn(ben.page, 'Hello Ben');
+    await onBen.hover();
+    await onBen.getByRole('button', { name: 'Add a reaction' }).click();
+    await onBen.getByRole('group', { name: 'Choose a reaction' }).getByRole('button', { name: 'Thumbs up' }).click();
+    await expect.poll(() => onBen.getByRole('button', { name: 'Thumbs up: 1' }).getAttribute('aria-pressed')).toBe('true');
+    const onAna = messageIn(ana.page, 'Hello Ben');
+    await expect.poll(() => onAna.getByRole('button', { name: 'Thumbs up: 1' }).getAttribute('aria-pressed')).toBe('false');
+
+    // Ana edits her last message with the Up arrow; Ben sees the new text marked edited.
+    await anaBox.click();
+    await anaBox.press('ArrowUp');
+    const edit = ana.page.getByRole('textbox', { name: 'Edit your message' });
+    await edit.fill('Hello Ben, welcome!');
+    await edit.press('Enter');
+    await expect.poll(() => messageIn(ben.page, 'Hello Ben, welcome!').getByTestId('edited').count()).toBe(1);
+    // Escape leaves an edit without saving.
+    await anaBox.click();
+    await anaBox.press('ArrowUp');
+    await ana.page.getByRole('textbox', { name: 'Edit your message' }).fill('never saved');
+    await ana.page.getByRole('textbox', { name: 'Edit your message' }).press('Escape');
+    expect(await messageIn(ana.page, 'never saved').count()).toBe(0);
+    await expect.poll(() => ana.page.evaluate(() => document.activeElement?.tagName)).toBe('TEXTAREA');
+
+    // Ana deletes it (confirmed); Ben sees the placeholder and the text is gone.
+    const mine = messageIn(ana.page, 'Hello Ben, welcome!');
+    await mine.hover();
+    await mine.getByRole('button', { name: 'Delete' }).click();
+    await ana.page.getByRole('dialog', { name: 'Delete this message?' }).getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => messageIn(ben.page, 'Hello Ben').count()).toBe(0);
+    expect(await ben.page.getByTestId('message-log').getByText('This message was deleted.').count()).toBe(1);
+  });
+
+  it('counts unread messages on another channel and clears them when opened', async () => {
+    expect(await channelLink(ben.page, random).getByTestId('unread-badge').count()).toBe(0);
+    await openChat(ana, `/c/${slug}/chat/${random}`);
+    const anaBox = composerOf(ana.page);
+    await anaBox.fill('Anyone up?');
+    await anaBox.press('Enter');
+    await anaBox.fill('Still here?');
+    await anaBox.press('Enter');
+    const badge = channelLink(ben.page, random).getByTestId('unread-badge');
+    await expect.poll(() => badge.locator('[aria-hidden="true"]').textContent()).toBe('2');
+    expect(await badge.locator('.c-visually-hidden').textContent()).toBe('2 unread');
+    expect(await channelLink(ben.page, random).getAttribute('class')).toContain('c-chat-nav__link--unread');
+    await channelLink(ben.page, random).click();
+    await ben.page.waitForURL(`**/chat/${random}`);
+    await expect.poll(() => messageIn(ben.page, 'Still here?').count()).toBe(1);
+    await expect.poll(() => channelLink(ben.page, random).getByTestId('unread-badge').count()).toBe(0);
+    // And it stays read after a reload (the server has the read position).
+    await openChat(ben, `/c/${slug}/chat/${general}`);
+    expect(await channelLink(ben.page, random).getByTestId('unread-badge').count()).toBe(0);
+  });
+
+  it('a reply in a thread shows as a count in the timeline and in the thread panel', async () => {
+    await openChat(ana, `/c/${slug}/chat/${general}`);
+    const anaBox = composerOf(ana.page);
+    await anaBox.fill('Plans for Friday?');
+    await anaBox.press('Enter');
+    const onBen = messageIn(ben.page, 'Plans for Friday?');
+    await expect.poll(() => onBen.count()).toBe(1);
+    await onBen.hover();
+    await onBen.getByRole('button', { name: 'Reply in thread' }).click();
+    const panel = ben.page.getByTestId('thread-panel');
+    // Focus moves into the panel.
+    await expect.poll(() => ben.page.evaluate(() => document.activeElement?.textContent)).toBe('Thread');
+    const reply = panel.getByRole('textbox', { name: 'Reply in the thread' });
+    await reply.fill('Board games at mine');
+    await reply.press('Enter');
+    await expect.poll(() => panel.getByTestId('thread-replies').getByText('Board games at mine').count()).toBe(1);
+    // The reply stays out of the main timeline.
+    expect(await messageIn(ben.page, 'Board games at mine').count()).toBe(0);
+
+    const root = messageIn(ana.page, 'Plans for Friday?');
+    await expect.poll(() => root.getByTestId('thread-summary').textContent()).toBe('1 reply');
+    await root.getByTestId('thread-summary').click();
+    await expect.poll(() => ana.page.getByTestId('thread-panel').getByTestId('thread-replies').getByText('Board games at mine').count()).toBe(1);
+    // Closing returns focus to what opened the panel.
+    await ana.page.getByRole('button', { name: 'Close the thread' }).click();
+    await expect.poll(() => ana.page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('thread-summary');
+  });
+
+  it('axe: the chat page has no serious or critical violation', async () => {
+    await openChat(ben, `/c/${slug}/chat/${general}`);
+    await ben.page.getByRole('button', { name: 'Members' }).click();
+    await expect.poll(() => ben.page.getByTestId('member-panel').getByText('Ana Lopez').count()).toBe(1);
+    expect(await axeViolations(ben.page)).toEqual([]);
+    const root = messageIn(ben.page, 'Plans for Friday?');
+    await root.getByTestId('thread-summary').click();
+    await expect.poll(() => ben.page.getByTestId('thread-panel').getByText('Board games at mine').count()).toBe(1);
+    expect(await axeViolations(ben.page)).toEqual([]);
+  });
+
+  it('a DM between the two', async () => {
+    await openChat(ana, '/messages');
+    await ana.page.getByRole('textbox', { name: /^Find people/ }).fill('Ben');
+    await ana.page.getByRole('button', { name: 'Search' }).click();
+    await ana.page.getByRole('button', { name: 'Add Ben Okri' }).click();
+    await ana.page.getByRole('button', { name: 'Start conversation' }).click();
+    await ana.page.waitForURL(/\/messages\/[0-9a-f-]{36}$/);
+    const dmId = ana.page.url().split('/').pop()!;
+    expect(await ana.page.getByRole('heading', { level: 1 }).textContent()).toBe('Ben Okri');
+    await expect.poll(() => ana.page.getByTestId('chat-connection').getAttribute('data-state')).toBe('open');
+    const anaBox = composerOf(ana.page);
+    await anaBox.fill('Psst, Ben');
+    await anaBox.press('Enter');
+
+    await openChat(ben, '/messages');
+    const link = channelLink(ben.page, dmId);
+    expect(await link.textContent()).toContain('Ana Lopez');
+    await expect.poll(() => link.getByTestId('unread-badge').count()).toBe(1);
+    await link.click();
+    await ben.page.waitForURL(`**/messages/${dmId}`);
+    await expect.poll(() => messageIn(ben.page, 'Psst, Ben').count()).toBe(1);
+    const benBox = composerOf(ben.page);
+    await benBox.fill('Hi Ana');
+    await benBox.press('Enter');
+    await expect.poll(() => messageIn(ana.page, 'Hi Ana').count()).toBe(1);
+    expect(await axeViolations(ben.page)).toEqual([]);
+  });
+});
