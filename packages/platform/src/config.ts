@@ -105,6 +105,8 @@ const schema = z.object({
   mediaMaxFileBytes: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(25 * 1024 * 1024),
   /** Chat: messages one channel accepts per 10 seconds, from everyone together (a flood of bots or a raid). */
   chatChannelRate: z.coerce.number().int().min(1).max(100_000).default(200),
+  /** Chat: messages one member may send per 10 seconds across channels (typing fast is fine; a script is not). */
+  chatMemberRate: z.coerce.number().int().min(1).max(100_000).default(20),
   /** Chat sockets: ping interval (a socket that missed the previous pong is dropped). */
   chatHeartbeatMs: z.coerce.number().int().min(100).max(300_000).default(25_000),
   /** Chat sockets: a client with more than this unsent is too slow and is closed (it reconnects and catches up). */
@@ -158,6 +160,7 @@ export const envNames: Record<keyof Config, string> = {
   mediaMaxUploadBytes: 'MEDIA_MAX_UPLOAD_BYTES',
   mediaMaxFileBytes: 'MEDIA_MAX_FILE_BYTES',
   chatChannelRate: 'CHAT_CHANNEL_RATE',
+  chatMemberRate: 'CHAT_MEMBER_RATE',
   chatHeartbeatMs: 'CHAT_HEARTBEAT_MS',
   chatMaxBufferedBytes: 'CHAT_MAX_BUFFERED_BYTES',
   chatPresenceRefreshMs: 'CHAT_PRESENCE_REFRESH_MS',

@@ -19,6 +19,7 @@ describe.each(modes)('chat sockets (%s)', (mode) => {
   let general: string;
   let circleChannel: string;
   let circle: string;
+  let center: string;
   const open: ChatTestSocket[] = [];
   let n = 0;
   const cid = () => `rt-${mode}-${++n}-${Date.now()}`;
@@ -37,7 +38,8 @@ describe.each(modes)('chat sockets (%s)', (mode) => {
   beforeAll(async () => {
     if (!run) return;
     // Fast heartbeats and presence expiry, so the test sees them happen.
-    p = await startTestPlatform(mode, {}, { CHAT_HEARTBEAT_MS: '300', CHAT_PRESENCE_REFRESH_MS: '200', CHAT_PRESENCE_TTL_MS: '1000' });
+    // The gap test posts 1,000 messages from one person: lift the per-member and per-channel flood limits.
+    p = await startTestPlatform(mode, {}, { CHAT_HEARTBEAT_MS: '1000', CHAT_PRESENCE_REFRESH_MS: '200', CHAT_PRESENCE_TTL_MS: '1000', CHAT_MEMBER_RATE: '5000', CHAT_CHANNEL_RATE: '5000' });
     for (const who of ['olga', 'mike', 'nina', 'ivan', 'zed']) {
       const r = await p.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { token account { id } } }`, {
         input: { email: `${who}@rt.example`, password: pw, handle: `rt_${who}`, displayName: who, delivery: 'BEARER' },
@@ -47,6 +49,7 @@ describe.each(modes)('chat sockets (%s)', (mode) => {
     }
     const c = (await ok(`mutation { createCommunity(input: { name: "Live", slug: "live-chat" }) { id publicCenter { id } } }`, {}, 'olga')).createCommunity;
     community = c.id;
+    center = c.publicCenter.id;
     for (const who of ['mike', 'nina', 'ivan']) await ok(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: c.id }, who);
     circle = (await ok(`mutation($c: ID!) { createCircle(communityId: $c, input: { name: "Inner", access: INVITE }) { id } }`, { c: c.id }, 'olga')).createCircle.id;
     await ok(`mutation($c: ID!, $u: ID!) { addCircleMember(circleId: $c, userId: $u) { role } }`, { c: circle, u: ids.nina }, 'olga');
@@ -165,7 +168,7 @@ describe.each(modes)('chat sockets (%s)', (mode) => {
     const nina = await connect('nina');
     const olga = await connect('olga');
     expect((await nina.subscribe([general, circleChannel])).map((f) => f.t)).toEqual(['subbed', 'subbed']);
-    await olga.subscribe([circleChannel]);
+    await olga.subscribe([circleChannel, general]);
     // Removed from the circle: the circle's channel goes, the public one stays.
     await ok(`mutation($c: ID!, $u: ID!) { removeCircleMember(circleId: $c, userId: $u) }`, { c: circle, u: ids.nina }, 'olga');
     expect(await nina.next((f) => f.t === 'revoked')).toMatchObject({ channelId: circleChannel });
@@ -187,6 +190,68 @@ describe.each(modes)('chat sockets (%s)', (mode) => {
     expect((await banned.subscribe([general, circleChannel])).map((f) => f.t)).toEqual(['error', 'error']);
   });
 
+  it.runIf(run)('gap: a client away while 1,000 messages are posted catches up to exactly the stored set', async () => {
+    const channel = (await ok(`mutation($i: CreateChannelInput!) { createChannel(input: $i) { id } }`, { i: { communityId: community, spaceId: center, name: 'busy' } }, 'olga')).createChannel.id as string;
+    const sender = await connect('olga');
+    await sender.subscribe([channel]);
+    // The reader is here for the first messages, then drops off.
+    let reader = await connect('mike');
+    await reader.subscribe([channel]);
+    const held = new Map<number, string>();
+    const hold = (s: ChatTestSocket) => s.ws.on('message', (d) => {
+      const f = JSON.parse(d.toString());
+      if (f.t === 'msg' && f.channelId === channel) held.set(f.message.seq, f.message.id);
+    });
+    hold(reader);
+    const total = 1000;
+    const acks: Promise<unknown>[] = [];
+    const results: unknown[] = [];
+    for (let i = 1; i <= total; i++) {
+      // A client keeps a bounded number of sends unacknowledged (the server nacks beyond 100).
+      if (acks.length >= 50) results.push(await acks.shift());
+      if (i === 50) {
+        results.push(...(await Promise.all(acks.splice(0))));
+        await reader.next((f) => f.t === 'msg' && f.message.seq === 49);
+        reader.ws.terminate();
+      }
+      const clientId = `gap-${mode}-${i}`;
+      sender.send({ t: 'send', channelId: channel, clientId, body: `message ${i}` });
+      acks.push(sender.next((f) => (f.t === 'ack' || f.t === 'nack') && f.clientId === clientId, 60_000));
+      // Reconnect while the rest are still being posted: live frames and catch-up overlap.
+      if (i === 700) {
+        reader = await connect('mike');
+        hold(reader);
+      }
+    }
+    // What a client does on reconnecting (docs/chat-protocol.md): subscribe, then fetch after the highest
+    // contiguous number it holds until nothing more is there.
+    const subbed = (await reader.subscribe([channel]))[0]!;
+    expect(subbed.t).toBe('subbed');
+    results.push(...(await Promise.all(acks)));
+    expect(results).toHaveLength(total);
+    expect(results.every((f) => (f as { t: string }).t === 'ack')).toBe(true);
+    const contiguous = () => {
+      let n = 0;
+      while (held.has(n + 1)) n++;
+      return n;
+    };
+    for (;;) {
+      const page: { hasMoreAfter: boolean; messages: { id: string; seq: number }[] } = (await ok(`query($c: ID!, $a: Int) { messages(channelId: $c, after: $a, first: 200) { hasMoreAfter messages { id seq } } }`, { c: channel, a: contiguous() }, 'mike')).messages;
+      for (const m of page.messages) held.set(m.seq, m.id);
+      if (!page.hasMoreAfter && contiguous() >= held.size) break;
+    }
+    // Exactly the stored set: every number from 1 to 1,000 with the stored message's id, nothing else.
+    const stored = new Map<number, string>();
+    for (let before: number | null = null; ; ) {
+      const page: { hasMoreBefore: boolean; messages: { id: string; seq: number }[] } = (await ok(`query($c: ID!, $b: Int) { messages(channelId: $c, before: $b, first: 200) { hasMoreBefore messages { id seq } } }`, { c: channel, b: before }, 'olga')).messages;
+      for (const m of page.messages) stored.set(m.seq, m.id);
+      if (!page.hasMoreBefore) break;
+      before = page.messages[0]!.seq;
+    }
+    expect(stored.size).toBe(total);
+    expect([...held.entries()].sort((a, b) => a[0] - b[0])).toEqual([...stored.entries()].sort((a, b) => a[0] - b[0]));
+  }, 240_000);
+
   it.runIf(run)('logging out closes the socket; a dead connection is dropped by the heartbeat', async () => {
     const r = await p.gql(`mutation($input: LogInInput!) { logIn(input: $input) { token } }`, { input: { email: 'mike@rt.example', password: pw, delivery: 'BEARER' } });
     const token = r.data?.logIn?.token as string;
@@ -194,14 +259,14 @@ describe.each(modes)('chat sockets (%s)', (mode) => {
     const s = await ChatTestSocket.open(p.url, { token });
     open.push(s);
     expect(codeOf(await p.gql(`mutation { logOut }`, {}, { token }))).toBeUndefined();
-    expect((await s.waitClosed(5_000)).code).toBe(4001);
+    expect((await s.waitClosed(6_000)).code).toBe(4001);
     // A client that stops answering pings (its socket paused) is terminated.
     // (Paused, it cannot see the server hang up either; resumed after a few missed heartbeats, it finds the
     // connection gone instead of answering the next ping.)
     const frozen = await connect('ivan');
     const raw = (frozen.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     raw.pause();
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 2500));
     raw.resume();
     expect((await frozen.waitClosed(5_000)).code).toBe(1006);
   });
