@@ -183,7 +183,7 @@ describe.runIf(run)('chat across two nodes on PostgreSQL and Redis', () => {
     const stored: { seq: number; clientId: string; id: string }[] = [];
     let after = 0;
     for (;;) {
-      const page = (await ok(`query($c: ID!, $a: Int) { messages(channelId: $c, after: $a, first: 200) { hasMoreAfter messages { id seq clientId } } }`, { c: general, a: after }, 'olga')).messages;
+      const page = (await ok(`query($c: ID!, $a: Int) { messages(channelId: $c, after: $a, first: 200, includeThreadReplies: true) { hasMoreAfter messages { id seq clientId } } }`, { c: general, a: after }, 'olga')).messages;
       stored.push(...page.messages);
       if (!page.hasMoreAfter) break;
       after = page.messages.at(-1).seq;

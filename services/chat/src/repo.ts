@@ -84,7 +84,8 @@ export type ReactionSummary = { emoji: string; count: number; viewerReacted: boo
 export type Cursor = [string, string];
 
 /** Where a history page reads: the main timeline (no thread replies) or one thread's replies. */
-export type Timeline = { channelId: string; threadId: string | null };
+/** A channel's main timeline (threadId null), one thread, or everything in it ('all': catching up by number). */
+export type Timeline = { channelId: string; threadId: string | null | 'all' };
 
 export class ChatRepository {
   constructor(readonly db: ChatDb) {}
@@ -242,6 +243,7 @@ export class ChatRepository {
 
   private timeline(t: Timeline) {
     const q = this.db.selectFrom('chat.messages').selectAll().where('channel_id', '=', t.channelId);
+    if (t.threadId === 'all') return q;
     return t.threadId ? q.where('thread_id', '=', t.threadId) : q.where('thread_id', 'is', null);
   }
 

@@ -172,14 +172,15 @@ export class ChatService {
    * A page of the main timeline (thread replies left out) or of one thread, by sequence number: the newest, before
    * N, from after N on (catching up), or centred on N (a link to a message). Oldest first.
    */
-  async messages(identity: Identity, channelId: string, args: { threadId?: string | null; before?: number | null; after?: number | null; around?: number | null; first?: number | null }) {
+  async messages(identity: Identity, channelId: string, args: { threadId?: string | null; includeThreadReplies?: boolean | null; before?: number | null; after?: number | null; around?: number | null; first?: number | null }) {
     const { channel } = await this.readable(identity, channelId);
     const before = seqArg(args.before, 'before');
     const after = seqArg(args.after, 'after');
     const around = seqArg(args.around, 'around');
     if ([before, after, around].filter((x) => x !== null).length > 1) throw chatErrors.bothCursors();
     const limit = pageSize(args.first);
-    const t: Timeline = { channelId: channel.id, threadId: args.threadId ? (await this.threadRoot(channel, args.threadId)).id : null };
+    if (args.includeThreadReplies && args.threadId) throw badInput('Ask for one thread, or for everything including thread replies, not both.', 'includeThreadReplies');
+    const t: Timeline = { channelId: channel.id, threadId: args.includeThreadReplies ? 'all' : args.threadId ? (await this.threadRoot(channel, args.threadId)).id : null };
     const seqOf = (m: MessageRow) => Number(m.seq);
 
     if (around !== null) {

@@ -236,7 +236,7 @@ describe.each(modes)('chat sockets (%s)', (mode) => {
       return n;
     };
     for (;;) {
-      const page: { hasMoreAfter: boolean; messages: { id: string; seq: number }[] } = (await ok(`query($c: ID!, $a: Int) { messages(channelId: $c, after: $a, first: 200) { hasMoreAfter messages { id seq } } }`, { c: channel, a: contiguous() }, 'mike')).messages;
+      const page: { hasMoreAfter: boolean; messages: { id: string; seq: number }[] } = (await ok(`query($c: ID!, $a: Int) { messages(channelId: $c, after: $a, first: 200, includeThreadReplies: true) { hasMoreAfter messages { id seq } } }`, { c: channel, a: contiguous() }, 'mike')).messages;
       for (const m of page.messages) held.set(m.seq, m.id);
       if (!page.hasMoreAfter && contiguous() >= held.size) break;
     }
