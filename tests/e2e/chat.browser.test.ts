@@ -178,6 +178,61 @@ describe.runIf(browserTestsRun)('chat in the browser', () => {
     await expect.poll(() => ana.page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('thread-summary');
   });
 
+  it('after a dropped connection: the banner shows, missed messages are caught up, a send made meanwhile goes out once', async () => {
+    // Ben's socket goes through a route that can cut it (and refuse reconnects) on demand.
+    let blocked = false;
+    const live: { close(): Promise<void> }[] = [];
+    await ben.page.routeWebSocket(/\/chat\/socket$/, (ws) => {
+      if (blocked) {
+        void ws.close({ code: 1011 });
+        return;
+      }
+      const server = ws.connectToServer();
+      live.push({ close: async () => (await Promise.all([ws.close({ code: 1006 }).catch(() => {}), server.close().catch(() => {})]), undefined) });
+    });
+    await openChat(ben, `/c/${slug}/chat/${general}`);
+    await openChat(ana, `/c/${slug}/chat/${general}`);
+
+    blocked = true;
+    await Promise.all(live.splice(0).map((c) => c.close()));
+    await expect.poll(() => ben.page.getByTestId('chat-connection').getAttribute('data-state')).toBe('reconnecting');
+    expect(await ben.page.getByTestId('chat-connection').textContent()).toMatch(/^Connection lost\. Reconnecting…/);
+
+    const benBox = composerOf(ben.page);
+    await benBox.fill('Typed while offline');
+    await benBox.press('Enter');
+    expect(await messageIn(ben.page, 'Typed while offline').getAttribute('data-pending')).toBe('sending');
+    const anaBox = composerOf(ana.page);
+    for (const text of ['Missed one', 'Missed two']) {
+      await anaBox.fill(text);
+      await anaBox.press('Enter');
+      await expect.poll(() => messageIn(ana.page, text).getAttribute('data-seq')).toMatch(/^\d+$/);
+    }
+    await ben.page.waitForTimeout(500);
+    expect(await messageIn(ben.page, 'Missed one').count()).toBe(0);
+
+    blocked = false;
+    await expect.poll(() => ben.page.getByTestId('chat-connection').getAttribute('data-state'), { timeout: 30_000 }).toBe('open');
+    expect(await ben.page.getByTestId('chat-connection').textContent()).toBe('');
+    await expect.poll(() => messageIn(ben.page, 'Missed two').count()).toBe(1);
+    expect(await messageIn(ben.page, 'Missed one').count()).toBe(1);
+    await expect.poll(() => messageIn(ben.page, 'Typed while offline').getAttribute('data-pending')).toBe(null);
+    await expect.poll(() => messageIn(ana.page, 'Typed while offline').count()).toBe(1);
+    // Stored once, in order after what Ana sent while Ben was away or before it, never twice.
+    const seqs = await ana.page.getByTestId('message-log').getByTestId('chat-message').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-seq'))));
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    await ben.page.unrouteAll();
+  });
+
+  it('a link to a message (?m=<seq>) opens the channel centred on it', async () => {
+    const seq = await messageIn(ana.page, 'Plans for Friday?').getAttribute('data-seq');
+    await openChat(ben, `/c/${slug}/chat/${general}?m=${seq}`);
+    const focused = ben.page.locator('.c-chat-focus').getByTestId('chat-message');
+    expect(await focused.getAttribute('data-seq')).toBe(seq);
+    expect(await focused.isVisible()).toBe(true);
+  });
+
   it('axe: the chat page has no serious or critical violation', async () => {
     await openChat(ben, `/c/${slug}/chat/${general}`);
     await ben.page.getByRole('button', { name: 'Members' }).click();
@@ -215,5 +270,51 @@ describe.runIf(browserTestsRun)('chat in the browser', () => {
     await benBox.press('Enter');
     await expect.poll(() => messageIn(ana.page, 'Hi Ana').count()).toBe(1);
     expect(await axeViolations(ben.page)).toEqual([]);
+  });
+
+  it('an admin creates a channel, sets its topic and slow mode, and deletes it by typing its name', async () => {
+    await openChat(ana, `/c/${slug}/chat/${general}`);
+    await ana.page.getByRole('button', { name: 'New channel in Public Center' }).click();
+    const create = ana.page.getByRole('dialog', { name: 'New channel in Public Center' });
+    await create.getByRole('textbox', { name: 'Name' }).fill('late-night');
+    await create.getByRole('button', { name: 'Create channel' }).click();
+    await ana.page.waitForURL((u) => /\/chat\/[0-9a-f-]{36}$/.test(u.pathname) && !u.pathname.endsWith(general));
+    expect(await ana.page.getByRole('heading', { level: 1 }).textContent()).toBe('#late-night');
+    const id = ana.page.url().split('/').pop()!;
+    // Ben's list learns of it on his next visit; the channel's settings change live for him once he is in it.
+    await openChat(ben, `/c/${slug}/chat/${id}`);
+
+    await ana.page.getByRole('button', { name: 'Channel settings' }).click();
+    const settings = ana.page.getByRole('dialog', { name: 'Settings of #late-night' });
+    await settings.getByRole('textbox', { name: /^Topic/ }).fill('After midnight only');
+    await settings.getByRole('combobox', { name: 'Slow mode' }).selectOption('30');
+    await settings.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => ben.page.getByText('After midnight only').count()).toBe(1);
+    expect(await ben.page.getByText('Slow mode: one message every 30 seconds.').count()).toBe(1);
+
+    // Slow mode refuses Ben's second message; the refusal shows on it with the server's words.
+    const benBox = composerOf(ben.page);
+    await benBox.fill('First');
+    await benBox.press('Enter');
+    await expect.poll(() => messageIn(ben.page, 'First').getAttribute('data-pending')).toBe(null);
+    await benBox.fill('Second');
+    await benBox.press('Enter');
+    await expect.poll(() => messageIn(ben.page, 'Second').getAttribute('data-pending')).toBe('failed');
+    expect(await messageIn(ben.page, 'Second').getByRole('alert').textContent()).toContain('Slow mode is on');
+    await messageIn(ben.page, 'Second').getByRole('button', { name: 'Discard' }).click();
+    expect(await messageIn(ben.page, 'Second').count()).toBe(0);
+
+    await ana.page.getByRole('button', { name: 'Channel settings' }).click();
+    await ana.page.getByRole('dialog', { name: 'Settings of #late-night' }).getByRole('button', { name: 'Delete channel…' }).click();
+    const confirm = ana.page.getByRole('dialog', { name: 'Delete #late-night?' });
+    await confirm.getByRole('textbox', { name: 'Type late-night to confirm' }).fill('late-nite');
+    await confirm.getByRole('button', { name: 'Delete channel' }).click();
+    await expect.poll(() => confirm.getByText("Type the channel's name to confirm.").count()).toBe(1);
+    await confirm.getByRole('textbox', { name: 'Type late-night to confirm' }).fill('late-night');
+    await confirm.getByRole('button', { name: 'Delete channel' }).click();
+    await ana.page.waitForURL(`**/chat/${general}`);
+    // Ben, who was in it, is taken out and the channel leaves his list.
+    await expect.poll(() => channelLink(ben.page, id).count()).toBe(0);
+    await ben.page.waitForURL(`**/c/${slug}/chat/${general}`);
   });
 });

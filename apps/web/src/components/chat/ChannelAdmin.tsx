@@ -91,7 +91,7 @@ export function ChannelSettingsButton({ channel }: { channel: ChannelView }) {
 
   return (
     <>
-      <Button variant="secondary" onClick={() => setDialog('edit')} aria-label={t('chat.admin.settingsOf', { name: channel.name ?? '' })}>
+      <Button variant="secondary" onClick={() => setDialog('edit')}>
         {t('chat.admin.settings')}
       </Button>
       <ActionDialog

@@ -178,10 +178,15 @@ export function ChatShell({ mode, initialChannels, children }: { mode: Mode; ini
         case 'mention':
           if (frame.channelId !== activeRef.current) setChannels((all) => all.map((c) => (c.id === frame.channelId ? { ...c, mentionCount: c.mentionCount + 1 } : c)));
           break;
-        case 'read':
-          // Another device of the viewer's read this far: exact counts come from the server.
-          void refetchOne(frame.channelId);
+        case 'read': {
+          // The viewer read this far on some device (sending reads one's own message too). Read to the end: nothing
+          // is unread; read partway: exact counts come from the server.
+          const c = channelsRef.current.find((x) => x.id === frame.channelId);
+          if (!c || frame.seq <= c.viewerReadSeq) break;
+          if (frame.seq >= c.lastSeq) setChannels((all) => all.map((x) => (x.id === frame.channelId ? { ...x, viewerReadSeq: frame.seq, unreadCount: 0, mentionCount: 0 } : x)));
+          else void refetchOne(frame.channelId);
           break;
+        }
         case 'channel':
           if (frame.change === 'deleted') {
             setChannels((all) => all.filter((c) => c.id !== frame.channelId));
