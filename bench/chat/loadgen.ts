@@ -132,6 +132,7 @@ let windowEnd = 0;
 const latency = new Samples();
 const ackLatency = new Samples();
 let deliveriesInWindow = 0;
+let acksInWindow = 0;
 /** The number of the first message sent in the window (messages stop when the window ends). */
 let windowFirstMessage = Number.MAX_SAFE_INTEGER;
 let windowMessageDeliveries = 0;
@@ -183,6 +184,7 @@ function onAck(clientId: string, t0: number) {
   const sent = pendingAcks.get(clientId);
   if (sent === undefined) return;
   pendingAcks.delete(clientId);
+  if (phase === 'window') acksInWindow++;
   if (sentInWindowById.has(clientId)) ackLatency.push(t0 - sent);
 }
 
@@ -439,6 +441,8 @@ const result = {
   windowSeconds: round(windowSeconds, 3),
   sentInWindow,
   sentPerSec: round(sentInWindow / windowSeconds),
+  // Messages the server acknowledged (committed, for Circles) during the window, per second.
+  ackedPerSec: round(acksInWindow / windowSeconds),
   skippedSends: skipped,
   acksMissing: pendingAcks.size,
   nacks,

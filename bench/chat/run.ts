@@ -187,6 +187,8 @@ interface RunningServer {
   tokens: string[];
   /** Other processes doing this stack's work (PostgreSQL backends of its database), looked up when sampled. */
   helperPids(): Promise<number[]>;
+  /** The PostgreSQL database it uses, if any. */
+  dbName: string | null;
   setupSeconds: number;
   startSeconds: number;
   notes: string[];
@@ -314,6 +316,7 @@ async function startCircles(runId: string): Promise<RunningServer> {
       socketUrl: `ws://127.0.0.1:${port}/chat/socket`,
       channelId: createChannel.id,
       tokens: people.map((p) => p.token),
+      dbName,
       async helperPids() {
         const c = new pg.Client({ connectionString: PG_URL });
         await c.connect();
@@ -377,6 +380,7 @@ async function startSocketIo(runId: string): Promise<RunningServer> {
     channelId: 'bench-room',
     tokens: [token],
     helperPids: async () => [],
+    dbName: null,
     setupSeconds: 0,
     startSeconds: round((performance.now() - t0) / 1000, 2),
     notes: [
@@ -416,6 +420,52 @@ async function deleteRedisKeys(prefix: string) {
   }
 }
 
+/**
+ * What the run's PostgreSQL backends are doing, sampled every 100 ms during the window (pg_stat_activity): the average
+ * number of backends per state / wait event / statement. Shows, for instance, senders queued on the channel row lock
+ * while its holder waits for the server to send its next statement ("idle in transaction", ClientRead).
+ */
+function samplePostgres(dbName: string) {
+  const counts = new Map<string, number>();
+  let samples = 0;
+  let stopped = false;
+  const done = (async () => {
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    try {
+      while (!stopped) {
+        const r = await c.query<{ state: string | null; wait_event_type: string | null; wait_event: string | null; q: string }>(
+          `select state, wait_event_type, wait_event, left(regexp_replace(query, '\\s+', ' ', 'g'), 70) q from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`,
+          [dbName],
+        );
+        samples++;
+        for (const row of r.rows) {
+          const busy = row.state === 'active' || row.state?.startsWith('idle in transaction');
+          const key = `${row.state ?? '?'} | ${row.wait_event_type ?? '-'}:${row.wait_event ?? '-'}${busy ? ` | ${row.q.trim()}` : ''}`;
+          counts.set(key, (counts.get(key) ?? 0) + 1);
+        }
+        await sleep(100);
+      }
+    } finally {
+      await c.end();
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await done.catch(() => {});
+    return {
+      samples,
+      averageBackends: Object.fromEntries(
+        [...counts]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 15)
+          .map(([k, v]) => [k, round(v / Math.max(1, samples), 2)]),
+      ),
+    };
+  };
+}
+
+type PostgresActivity = Awaited<ReturnType<ReturnType<typeof samplePostgres>>>;
 let redisPid: number | null = null;
 async function findRedisPid(): Promise<number | null> {
   const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -446,6 +496,7 @@ interface LoadgenResult {
   errorFrames: number;
   latency: { p50Ms: number | null; p99Ms: number | null; samples: number };
   ackLatency: { p50Ms: number | null; p99Ms: number | null };
+  ackedPerSec: number;
   loadgen: { cpuUtilization: number; eventLoopUtilization: number };
   coreBusy: number[];
   [k: string]: unknown;
@@ -490,6 +541,8 @@ async function run(stack: Stack, clients: number) {
     const helpers0 = new Map<number, number>();
     const helperCpu = { postgres: 0, redis: 0 };
     let redisCpu0: number | null = null;
+    let stopPgSampler: ReturnType<typeof samplePostgres> | null = null;
+    let postgresActivity = null as PostgresActivity | null;
     const result = await new Promise<LoadgenResult>((resolve, reject) => {
       lg.once('exit', (code) => reject(new Error(`the load generator exited (${code}) without a result`)));
       lines.on('line', (line) => {
@@ -508,6 +561,7 @@ async function run(stack: Stack, clients: number) {
             say(`  publishing ${RATE} msg/s (${cfg.publishers} publishers, ${BODY_BYTES}-byte bodies): ${WARMUP_SECONDS} s warm-up, then ${SECONDS} s measured`);
           });
         } else if (m.type === 'window-start') {
+          if (server.dbName) stopPgSampler = samplePostgres(server.dbName);
           void (async () => {
             for (const pid of await server.helperPids()) {
               const c = cpuSeconds(pid);
@@ -517,6 +571,7 @@ async function run(stack: Stack, clients: number) {
           })();
         } else if (m.type === 'window-end') {
           rssEndMb = rssMb(server.pid);
+          void stopPgSampler?.().then((a) => (postgresActivity = a));
           const redisCpu1 = redisPid ? cpuSeconds(redisPid) : null;
           if (redisCpu0 !== null && redisCpu1 !== null) helperCpu.redis = redisCpu1 - redisCpu0;
           void (async () => {
@@ -540,6 +595,8 @@ async function run(stack: Stack, clients: number) {
       clients,
       valid,
       deliveriesPerSec: r.deliveriesPerSec,
+      // Messages acknowledged per second (for Circles: committed); below the offered rate, sending is the bottleneck.
+      ackedPerSec: r.ackedPerSec,
       offeredDeliveriesPerSec: round(r.sentPerSec * clients),
       // The server delivered less than was offered: it was at its limit, and latency is the backlog it built.
       saturated: r.deliveriesPerSec < 0.95 * r.sentPerSec * clients,
@@ -569,6 +626,7 @@ async function run(stack: Stack, clients: number) {
       server: { pid: server.pid, cores: affinityOf(server.pid), nice: niceOf(server.pid), fdLimit: fdLimitOf(server.pid), startSeconds: server.startSeconds, setupSeconds: server.setupSeconds, notes: server.notes },
       loadgenFdLimit,
       loadgenNice,
+      postgresActivity,
       connect: subscribed,
       detail: r,
     };
@@ -705,16 +763,21 @@ const result = {
 
 say('');
 say(`machine: ${result.machine.cpus} x ${result.machine.cpuModel}, node ${result.machine.node}, load average ${loadAverageAtStart} -> ${loadAverageAtEnd}`);
-const header = ['stack', 'clients', 'deliv/s', 'offered/s', 'p50 ms', 'p99 ms', 'ack p99', 'srv CPU', 'deliv/CPU-s', '+pg+redis', 'KiB/conn', 'loadgen CPU', 'other srv/gen core', 'saturated', 'valid'];
+const header = ['stack', 'clients', 'acked msg/s', 'deliv/s', 'offered/s', 'p50 ms', 'p99 ms', 'ack p99', 'srv CPU', 'deliv/CPU-s', '+pg+redis', 'KiB/conn', 'loadgen CPU', 'other srv/gen core', 'saturated', 'valid'];
 const rows = runs.map((r) =>
   ok(r)
-    ? [r.stack, r.clients, r.deliveriesPerSec, r.offeredDeliveriesPerSec, r.latencyP50Ms, r.latencyP99Ms, r.ackP99Ms, r.serverCpuUtilization, r.deliveriesPerCpuSecond, r.deliveriesPerCpuSecondWithPostgresAndRedis, r.memory.perConnectionKb, r.loadgenCpuUtilization, `${r.otherWorkOnServerCore}/${r.otherWorkOnLoadgenCore}`, r.saturated ? 'yes' : 'no', r.valid ? 'yes' : 'NO']
+    ? [r.stack, r.clients, r.ackedPerSec, r.deliveriesPerSec, r.offeredDeliveriesPerSec, r.latencyP50Ms, r.latencyP99Ms, r.ackP99Ms, r.serverCpuUtilization, r.deliveriesPerCpuSecond, r.deliveriesPerCpuSecondWithPostgresAndRedis, r.memory.perConnectionKb, r.loadgenCpuUtilization, `${r.otherWorkOnServerCore}/${r.otherWorkOnLoadgenCore}`, r.saturated ? 'yes' : 'no', r.valid ? 'yes' : 'NO']
     : [r.stack, r.clients, 'FAILED', r.error.split('\n')[0]!.slice(0, 80)],
 );
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i] ?? '').length)));
 const fmt = (row: unknown[]) => row.map((v, i) => String(v ?? '').padStart(widths[i] ?? 0)).join('  ');
 say(fmt(header));
 for (const row of rows) say(fmt(row));
+for (const r of runs) {
+  if (!ok(r) || !r.postgresActivity) continue;
+  say(`${r.stack} ${r.clients}: PostgreSQL backends during the window (average count by state | wait | statement):`);
+  for (const [k, v] of Object.entries(r.postgresActivity.averageBackends).slice(0, 5)) say(`  ${String(v).padStart(5)}  ${k}`);
+}
 for (const c of comparisons) say(`${c.clients} clients: Circles/Socket.IO deliveries per CPU-second ${c.deliveriesPerCpuSecondRatio ?? 'n/a'} (with PostgreSQL and Redis CPU ${c.deliveriesPerCpuSecondRatioWithPostgresAndRedis ?? 'n/a'}), memory per connection ${c.memoryPerConnectionRatio ?? 'n/a'}x`);
 for (const t of targets) say(`target: ${t.name} ${t.target}: measured ${t.measured ?? 'n/a'} → ${t.pass ? 'PASS' : 'FAIL'}${t.valid ? '' : ' (run invalid or missing)'}`);
 say('Circles persists every message to PostgreSQL before broadcasting it; the Socket.IO baseline does not.');
