@@ -125,7 +125,7 @@ const MAX_SUBS_PER_FRAME = 200;
 /** Random in [base/2, base): "equal jitter", so reconnects spread out but never come back instantly. */
 export function backoffDelay(attempt: number, random = Math.random): number {
   const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt);
-  return Math.round(base / 2 + (random() * base) / 2);
+  return Math.floor(base / 2 + (random() * base) / 2);
 }
 
 interface Track {
