@@ -33,6 +33,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { io as ioClient } from 'socket.io-client';
 import type { LoadgenConfig } from './loadgen.ts';
 
 const repoRoot = new URL('../..', import.meta.url).pathname;
@@ -373,6 +374,14 @@ async function startSocketIo(runId: string): Promise<RunningServer> {
     await stop();
     throw err;
   }
+  // The official client (websocket transport only) against this server once, so the baseline is known to work with
+  // it; the load generator then speaks the same protocol over plain WebSockets.
+  try {
+    await checkWithOfficialClient(`http://127.0.0.1:${port}`, token);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
   return {
     stack: 'socketio',
     pid: child.pid!,
@@ -387,10 +396,28 @@ async function startSocketIo(runId: string): Promise<RunningServer> {
       'bench/chat/sio-server.ts: socket.io 4.8.4, websocket transport only, @socket.io/redis-adapter 8.3.0 (ioredis) on the same Redis, run with tsx',
       'no persistence: a message gets an in-memory sequence number and is broadcast with io.to(room).emit, then acknowledged',
       'the upgrade checks a bearer token against a constant; no sessions, no permissions, no rate limits',
+      'checked once per start with socket.io-client 4.8.4 (transports: [websocket]): join, send, broadcast received, ack',
     ],
     stop,
     output,
   };
+}
+
+async function checkWithOfficialClient(url: string, token: string) {
+  const opts = { transports: ['websocket'], extraHeaders: { authorization: `Bearer ${token}` }, reconnection: false, timeout: 5000 };
+  const a = ioClient(url, opts);
+  const b = ioClient(url, opts);
+  try {
+    const room = 'official-client-check';
+    for (const s of [a, b]) await s.timeout(5000).emitWithAck('join', room);
+    const got = new Promise<{ message: { body: string; seq: number } }>((resolve) => a.once('msg', resolve));
+    const ack = (await b.timeout(5000).emitWithAck('send', { channelId: room, clientId: 'check-1', body: 'hello' })) as { seq?: number };
+    const msg = await Promise.race([got, sleep(5000).then(() => null)]);
+    if (!msg || msg.message.body !== 'hello' || ack.seq !== msg.message.seq) throw new Error(`socket.io-client check: got ${JSON.stringify(msg)} / ack ${JSON.stringify(ack)}`);
+  } finally {
+    a.close();
+    b.close();
+  }
 }
 
 async function dropDatabase(name: string) {
