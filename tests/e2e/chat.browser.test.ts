@@ -53,7 +53,8 @@ describe.runIf(browserTestsRun)('chat in the browser', () => {
   const channelLink = (page: Page, id: string) => page.locator(`[data-testid="channel-link"][data-channel="${id}"]`);
 
   beforeAll(async () => {
-    platform = await startBrowserPlatform('chat-e2e');
+    // History is seeded faster than a person types: the per-member send limit is raised for this run.
+    platform = await startBrowserPlatform('chat-e2e', { env: { CHAT_MEMBER_RATE: '1000' } });
     url = platform.url;
     ana = await person('ana', 'Ana Lopez');
     const { createCommunity } = await gql<{ createCommunity: { id: string; publicCenter: { id: string } } }>(
@@ -135,16 +136,19 @@ describe.runIf(browserTestsRun)('chat in the browser', () => {
     const anaBox = composerOf(ana.page);
     await anaBox.fill('Anyone up?');
     await anaBox.press('Enter');
-    await anaBox.fill('Still here?');
+    await anaBox.fill('@ben still here?');
     await anaBox.press('Enter');
+    await expect.poll(() => channelLink(ben.page, random).getByTestId('mention-badge').textContent()).toBe('@11 mention of you');
     const badge = channelLink(ben.page, random).getByTestId('unread-badge');
     await expect.poll(() => badge.locator('[aria-hidden="true"]').textContent()).toBe('2');
     expect(await badge.locator('.c-visually-hidden').textContent()).toBe('2 unread');
     expect(await channelLink(ben.page, random).getAttribute('class')).toContain('c-chat-nav__link--unread');
     await channelLink(ben.page, random).click();
     await ben.page.waitForURL(`**/chat/${random}`);
-    await expect.poll(() => messageIn(ben.page, 'Still here?').count()).toBe(1);
+    await expect.poll(() => messageIn(ben.page, '@ben still here?').count()).toBe(1);
+    expect(await messageIn(ben.page, '@ben still here?').getAttribute('class')).toContain('c-chat-msg--mention');
     await expect.poll(() => channelLink(ben.page, random).getByTestId('unread-badge').count()).toBe(0);
+    expect(await channelLink(ben.page, random).getByTestId('mention-badge').count()).toBe(0);
     // And it stays read after a reload (the server has the read position).
     await openChat(ben, `/c/${slug}/chat/${general}`);
     expect(await channelLink(ben.page, random).getByTestId('unread-badge').count()).toBe(0);
@@ -233,10 +237,66 @@ describe.runIf(browserTestsRun)('chat in the browser', () => {
     expect(await focused.isVisible()).toBe(true);
   });
 
+  it('long history: only rows near the viewport are in the page, and older pages load above without moving what is read', async () => {
+    const { createChannel } = await gql<{ createChannel: { id: string } }>(ana.page, 'mutation($input: CreateChannelInput!) { createChannel(input: $input) { id } }', {
+      input: { communityId, spaceId: (await gql<{ community: { publicCenter: { id: string } } }>(ana.page, 'query($slug: String!) { community(slug: $slug) { publicCenter { id } } }', { slug })).community.publicCenter.id, name: 'history' },
+    });
+    await ana.page.evaluate(async (channelId) => {
+      for (let i = 1; i <= 130; i++) {
+        const res = await fetch('/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-circles-csrf': '1' },
+          body: JSON.stringify({ query: 'mutation($input: SendMessageInput!) { sendMessage(input: $input) { message { seq } } }', variables: { input: { channelId, clientId: `seed-${i}-${crypto.randomUUID()}`, body: `History ${i}${i % 7 === 0 ? '\nwith a second line\nand a third' : ''}` } } }),
+        });
+        const body = (await res.json()) as { errors?: unknown };
+        if (body.errors) throw new Error(JSON.stringify(body.errors));
+      }
+    }, createChannel.id);
+
+    await openChat(ben, `/c/${slug}/chat/${createChannel.id}`);
+    const log = ben.page.getByTestId('message-log');
+    await expect.poll(() => messageIn(ben.page, 'History 130').isVisible()).toBe(true);
+    // The newest page is at the bottom.
+    expect(await log.evaluate((el) => Math.round(el.scrollHeight - el.scrollTop - el.clientHeight))).toBeLessThan(48);
+
+    // Scrolled to the top, the next older page loads above; the message that was first on screen (the oldest of the
+    // first page) stays where it was, at the top, rather than being pushed down by the page above it.
+    await log.evaluate((el) => (el.scrollTop = 0));
+    await expect.poll(() => messageIn(ben.page, 'History 80').count()).toBe(1);
+    await expect.poll(() => log.getAttribute('aria-busy')).toBe(null);
+    const offsetInLog = async (text: string) => {
+      const [box, frame] = await Promise.all([messageIn(ben.page, text).boundingBox(), log.boundingBox()]);
+      return box!.y - frame!.y;
+    };
+    const offset = await offsetInLog('History 81');
+    expect(offset).toBeGreaterThanOrEqual(0);
+    expect(offset).toBeLessThan(150);
+    expect(await log.evaluate((el) => el.scrollTop)).toBeGreaterThan(1000);
+
+    // All the way up: the channel's beginning, with far fewer rows in the page than messages in the channel.
+    await expect
+      .poll(
+        async () => {
+          await log.evaluate((el) => (el.scrollTop = 0));
+          return ben.page.getByText('This is the beginning of #history.').isVisible();
+        },
+        { timeout: 20_000 },
+      )
+      .toBe(true);
+    expect(await log.getByText('History 1', { exact: true }).isVisible()).toBe(true);
+    const rendered = await log.getByTestId('chat-message').count();
+    expect(rendered).toBeGreaterThan(5);
+    expect(rendered).toBeLessThan(100);
+    expect(await messageIn(ben.page, 'History 130').count()).toBe(0);
+  });
+
   it('axe: the chat page has no serious or critical violation', async () => {
     await openChat(ben, `/c/${slug}/chat/${general}`);
     await ben.page.getByRole('button', { name: 'Members' }).click();
     await expect.poll(() => ben.page.getByTestId('member-panel').getByText('Ana Lopez').count()).toBe(1);
+    // Ana has the chat open: online.
+    await expect.poll(() => ben.page.getByTestId('member-panel').locator('li', { hasText: 'Ana Lopez' }).getByTestId('presence').getAttribute('data-status')).toBe('online');
+    expect(await ben.page.getByTestId('member-panel').getByRole('img', { name: 'Online' }).count()).toBeGreaterThan(0);
     expect(await axeViolations(ben.page)).toEqual([]);
     const root = messageIn(ben.page, 'Plans for Friday?');
     await root.getByTestId('thread-summary').click();

@@ -37,11 +37,14 @@ export interface BrowserPlatform {
   stop(): Promise<void>;
 }
 
-/** The whole embedded platform (web included, built if needed) on a fresh data folder, plus Chromium. */
-export async function startBrowserPlatform(name: string): Promise<BrowserPlatform> {
+/**
+ * The whole embedded platform (web included, built if needed) on a fresh data folder, plus Chromium. `env` is extra
+ * configuration (e.g. a higher chat rate limit for seeding history).
+ */
+export async function startBrowserPlatform(name: string, options: { env?: Record<string, string> } = {}): Promise<BrowserPlatform> {
   ensureWebBuild();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `circles-${name}-`));
-  const circles = await startCircles({ dataDir });
+  const circles = await startCircles({ dataDir, ...(options.env ? { env: options.env } : {}) });
   const browser = await launchChromium();
   return {
     browser,

@@ -36,6 +36,7 @@ export const en = {
   'chat.sessionEnded': 'Your session has ended. Log in again to keep chatting.',
   'chat.unread': '{count} unread',
   'chat.mentions': '{count} mentions of you',
+  'chat.mentionOne': '1 mention of you',
   'chat.members': 'Members',
   'chat.closeMembers': 'Close the member list',
   'chat.thread': 'Thread',

@@ -36,6 +36,8 @@ function DaySeparator({ iso }: { iso: string }) {
   );
 }
 
+const isMessageRow = (row: Row) => row.kind === 'msg';
+
 function rowsOf(messages: ChatMessage[]): Row[] {
   const rows: Row[] = [];
   let prev: ChatMessage | undefined;
@@ -316,6 +318,7 @@ export function ChannelView({
             items={rows}
             label={t('chat.messagesIn', { name: title })}
             busy={timeline.loading}
+            canAnchor={isMessageRow}
             initialKey={focusKey}
             onNearTop={timeline.hasMoreBefore ? timeline.loadOlder : undefined}
             onNearBottom={timeline.hasMoreAfter ? timeline.loadNewer : undefined}

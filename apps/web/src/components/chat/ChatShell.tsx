@@ -62,7 +62,7 @@ function Badges({ channel }: { channel: ChannelView }) {
       {channel.mentionCount > 0 ? (
         <span className="c-chat-badge c-chat-badge--mention" data-testid="mention-badge">
           <span aria-hidden="true">@{channel.mentionCount}</span>
-          <span className="c-visually-hidden">{t('chat.mentions', { count: channel.mentionCount })}</span>
+          <span className="c-visually-hidden">{channel.mentionCount === 1 ? t('chat.mentionOne') : t('chat.mentions', { count: channel.mentionCount })}</span>
         </span>
       ) : null}
       {channel.unreadCount > 0 ? (

@@ -31,6 +31,8 @@ export interface VirtualLogProps<T extends { key: string }> {
   onNearBottom?(): void;
   /** Whether the newest row is in view (for marking the channel read and the "new messages" button). */
   onAtBottomChange?(atBottom: boolean): void;
+  /** Rows that keep their place as history loads (messages, not day separators); default all. */
+  canAnchor?(item: T): boolean;
   /** Show this row first instead of the bottom (a link to a message). */
   initialKey?: string | null;
   header?: ReactNode;
@@ -38,7 +40,7 @@ export interface VirtualLogProps<T extends { key: string }> {
   testId?: string;
 }
 
-export function VirtualLog<T extends { key: string }>({ items, render, label, busy, onNearTop, onNearBottom, onAtBottomChange, initialKey, header, handle, testId }: VirtualLogProps<T>) {
+export function VirtualLog<T extends { key: string }>({ items, render, label, busy, canAnchor, onNearTop, onNearBottom, onAtBottomChange, initialKey, header, handle, testId }: VirtualLogProps<T>) {
   const scroller = useRef<HTMLDivElement>(null);
   const heights = useRef(new Map<string, number>());
   const [, setMeasured] = useState(0);
@@ -97,6 +99,9 @@ export function VirtualLog<T extends { key: string }>({ items, render, label, bu
     const listTop = el.scrollTop - headerHeight.current;
     let i = 0;
     while (i < items.length && tops[i + 1]! <= listTop) i++;
+    // Separators move with the messages they head (a day's first message changes as history loads): anchor to a
+    // message, even if it is a little further down.
+    while (i < items.length - 1 && canAnchor && !canAnchor(items[i]!)) i++;
     anchor.current = items[i] ? { key: items[i]!.key, delta: listTop - tops[i]! } : null;
     if (atBottom.current !== bottom) {
       atBottom.current = bottom;
@@ -104,7 +109,7 @@ export function VirtualLog<T extends { key: string }>({ items, render, label, bu
     }
     // Recomputed each render; the closure sees this render's offsets.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [items, total, onAtBottomChange]);
+  }, [items, total, onAtBottomChange, canAnchor]);
 
   // After every render: restore the reader's place (bottom, a requested row, or the anchor).
   useLayoutEffect(() => {
