@@ -329,6 +329,16 @@ describe.runIf(browserTestsRun)('chat in the browser', () => {
     await benBox.fill('Hi Ana');
     await benBox.press('Enter');
     await expect.poll(() => messageIn(ana.page, 'Hi Ana').count()).toBe(1);
+    // A file goes with a message (uploaded first, sent by id); the other side gets a working link.
+    await ben.page.getByRole('form', { name: /^Message / }).locator('input[type=file]').setInputFiles({ name: 'map.txt', mimeType: 'text/plain', buffer: Buffer.from('North is up.\n') });
+    await expect.poll(() => ben.page.getByTestId('attachment-item').getAttribute('data-status')).toBe('done');
+    await benBox.fill('The map');
+    await benBox.press('Enter');
+    const file = messageIn(ana.page, 'The map').getByRole('link', { name: 'map.txt' });
+    await expect.poll(() => file.count()).toBe(1);
+    const href = await file.getAttribute('href');
+    expect(await ana.page.evaluate(async (u) => (await fetch(u!)).text(), href)).toBe('North is up.\n');
+    expect(await ben.page.getByTestId('attachment-item').count()).toBe(0);
     expect(await axeViolations(ben.page)).toEqual([]);
   });
 

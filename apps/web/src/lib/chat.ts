@@ -100,8 +100,9 @@ export function fromWire(m: WireMessage, viewerId: string | null, previous?: Cha
     viewerFollowsThread: previous?.viewerFollowsThread ?? m.authorId === viewerId,
     reactions: previous?.reactions ?? [],
     mentionsViewer: m.mentions ? m.mentions.everyone || m.mentions.here || (viewerId !== null && m.mentions.userIds.includes(viewerId)) : (previous?.mentionsViewer ?? false),
-    // The wire's attachment shape is the API's (signed links); keep the shown ones when the frame has none.
-    attachments: (m.attachments as ChatAttachmentFieldsFragment[] | undefined) ?? previous?.attachments ?? [],
+    // The wire carries files' metadata only; their signed links come from the API (useTimeline fetches the
+    // message when a frame has files), so the copy already shown keeps its links meanwhile.
+    attachments: previous?.attachments ?? [],
     pinned: m.pinned ?? previous?.pinned ?? false,
     createdAt: m.createdAt,
     editedAt: m.editedAt,

@@ -5,7 +5,7 @@
  * and the viewer's own sends shown at once and replaced by the stored message when acknowledged.
  */
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
-import { ChatMessagesDocument, type MessagePageFieldsFragment } from '@circles/client';
+import { ChatMessageDocument, ChatMessagesDocument, type MessagePageFieldsFragment } from '@circles/client';
 import { browserClient } from '@/lib/browser-api';
 import { applyReaction, CHAT_PAGE, fromApi, fromOutbox, fromWire, mergeMessages, type ChatMessage } from '@/lib/chat';
 import type { OutboxEntry } from '@/lib/chat-socket';
@@ -108,6 +108,12 @@ export function useTimeline(channelId: string, threadId: string | null, initial:
       }
       wasOpen = state === 'open';
     });
+    // Files on a live message: their signed links come from the API, not the socket.
+    const withLinks = (id: string) =>
+      browserClient.request(ChatMessageDocument, { id }).then(
+        ({ message }) => message && setStored((list) => (list.some((m) => m.id === id) ? list.map((m) => (m.id === id ? { ...fromApi(message, viewer.id), reactions: m.reactions } : m)) : list)),
+        () => {},
+      );
     const update = (id: string, change: (m: ChatMessage) => ChatMessage) => setStored((list) => (list.some((m) => m.id === id) ? list.map((m) => (m.id === id ? change(m) : m)) : list));
     const offFrame = socket.on('frame', (frame) => {
       if (!('channelId' in frame) || frame.channelId !== channelId) return;
@@ -115,6 +121,7 @@ export function useTimeline(channelId: string, threadId: string | null, initial:
         case 'msg':
           if (!ours(frame.message) || hasMoreAfterRef.current) return;
           setStored((list) => mergeMessages(list, [fromWire(frame.message, viewer.id, list.find((m) => m.id === frame.message.id))]));
+          if (frame.message.attachments?.length) void withLinks(frame.message.id);
           break;
         case 'edit':
           update(frame.message.id, (m) => fromWire(frame.message, viewer.id, m));
