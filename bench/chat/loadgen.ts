@@ -411,8 +411,9 @@ const drain0 = now();
   while (now() - drain0 < cfg.drainSeconds * 1000) {
     const all = windowMessageDeliveries >= sentInWindow * receivers && ![...sentInWindowById].some((id) => pendingAcks.has(id));
     if (all) break;
-    if (windowMessageDeliveries !== last) {
-      last = windowMessageDeliveries;
+    // Progress is any delivery: an overloaded server may still be working through messages sent before the window.
+    if (deliveriesTotal !== last) {
+      last = deliveriesTotal;
       lastChange = now();
     } else if (now() - lastChange > 3000) break;
     await sleep(100);

@@ -17,7 +17,7 @@
  * most: the drain ends when every message sent in the window reached every socket, or nothing arrived for 3 s),
  * BENCH_CHAT_SERVER_CORE (0), BENCH_CHAT_LOADGEN_CORE (1), BENCH_CHAT_CONNECT_CONCURRENCY (100),
  * BENCH_CHAT_NICE (-10: both the server and the generator, so other work on the machine disturbs them less; ignored
- * without the right to raise priority), BENCH_CHAT_CPU_PROF (a folder: the servers run with node --cpu-prof),
+ * without the right to raise priority), BENCH_CHAT_CPU_PROF (a folder: servers and generator run with node --cpu-prof),
  * BENCH_CHAT_PG_URL (TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres: a database is created per
  * Circles run and dropped after), BENCH_CHAT_REDIS_URL (TEST_REDIS_URL or redis://127.0.0.1:6379; keys under a
  * fresh prefix, deleted after).
@@ -60,9 +60,10 @@ const DRAIN_SECONDS = num('BENCH_CHAT_DRAIN_SECONDS', 60);
 const SERVER_CORE = Number(process.env.BENCH_CHAT_SERVER_CORE ?? 0);
 const LOADGEN_CORE = Number(process.env.BENCH_CHAT_LOADGEN_CORE ?? 1);
 const CONNECT_CONCURRENCY = num('BENCH_CHAT_CONNECT_CONCURRENCY', 100);
-/** A folder: the servers run with `node --cpu-prof` and write their profiles there (one per run). */
+/** A folder: the servers and the generator run with `node --cpu-prof` and write their profiles there (per run). */
 const CPU_PROF = process.env.BENCH_CHAT_CPU_PROF ? path.resolve(process.env.BENCH_CHAT_CPU_PROF) : null;
-const profArgs = (name: string) => (CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
+// One folder per process: the main thread's profile is the large one (tsx's loader thread writes a small one).
+const profArgs = (name: string) => (CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(CPU_PROF, name)}`] : []);
 /** Niceness of the server and the generator (both the same), so other work on a shared machine disturbs them less. */
 const NICE = Number(process.env.BENCH_CHAT_NICE ?? -10);
 const PG_URL = process.env.BENCH_CHAT_PG_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -93,12 +94,25 @@ function freePort(): Promise<number> {
 }
 
 /**
- * Raises the soft fd limit as far as allowed, raises the priority (BENCH_CHAT_NICE; nice runs the command anyway when
- * it may not), pins to one core, then becomes the command (same pid).
+ * Raises the soft fd limit as far as allowed, pins to one core, raises the priority, then becomes the command (same
+ * pid). Priority: Linux groups processes by session for scheduling (autogroup), so `nice` alone only ranks a process
+ * within its own session and other sessions' work still takes an equal share of the core. The process therefore gets
+ * its own session (setsid) and that group's niceness is set too (/proc/self/autogroup), both BENCH_CHAT_NICE; without
+ * the right to raise priority both are skipped and the run goes on.
  */
 function spawnPinned(core: number, command: string[], env: NodeJS.ProcessEnv, stdio: ('pipe' | 'ignore')[] = ['ignore', 'pipe', 'pipe']): ChildProcess {
-  const script = `ulimit -n ${WANT_FDS} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec nice -n ${NICE} taskset -c ${core} "$@"`;
-  return spawn('bash', ['-c', script, 'bash', ...command], { cwd: repoRoot, env, stdio: stdio as never });
+  const inner = `echo ${NICE} > /proc/self/autogroup 2>/dev/null; ulimit -n ${WANT_FDS} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec nice -n ${NICE} taskset -c ${core} "$@"`;
+  // setsid forks only when the caller leads its process group, which a spawned child does not: the pid stays.
+  return spawn('setsid', ['bash', '-c', inner, 'bash', ...command], { cwd: repoRoot, env, stdio: stdio as never });
+}
+
+/** The scheduling group's niceness (autogroup), or null where there is none. */
+function autogroupOf(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/autogroup`, 'utf8').trim();
+  } catch {
+    return null;
+  }
 }
 
 function fdLimitOf(pid: number): number | null {
@@ -535,7 +549,7 @@ async function run(stack: Stack, clients: number) {
   const server = stack === 'circles' ? await startCircles(runId) : await startSocketIo(runId);
   let loadgen: ChildProcess | undefined;
   try {
-    say(`  ready in ${server.startSeconds} s${stack === 'circles' ? `, setup through GraphQL ${server.setupSeconds} s` : ''}; server pid ${server.pid} (cores ${affinityOf(server.pid)}, nice ${niceOf(server.pid)}, fd limit ${fdLimitOf(server.pid)})`);
+    say(`  ready in ${server.startSeconds} s${stack === 'circles' ? `, setup through GraphQL ${server.setupSeconds} s` : ''}; server pid ${server.pid} (cores ${affinityOf(server.pid)}, nice ${niceOf(server.pid)}, ${autogroupOf(server.pid)}, fd limit ${fdLimitOf(server.pid)})`);
     await sleep(2000);
     const rssIdleMb = rssMb(server.pid);
     const cfg: LoadgenConfig = {
@@ -553,14 +567,14 @@ async function run(stack: Stack, clients: number) {
       connectConcurrency: CONNECT_CONCURRENCY,
       serverPid: server.pid,
     };
-    loadgen = spawnPinned(LOADGEN_CORE, [process.execPath, '--import', 'tsx', 'bench/chat/loadgen.ts', JSON.stringify(cfg)], { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production' }, ['pipe', 'pipe', 'pipe']);
+    loadgen = spawnPinned(LOADGEN_CORE, [process.execPath, ...profArgs(`loadgen-${runId}`), '--import', 'tsx', 'bench/chat/loadgen.ts', JSON.stringify(cfg)], { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production' }, ['pipe', 'pipe', 'pipe']);
     const lg = loadgen;
     lg.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
     const loadgenFdLimit = await (async () => {
       await sleep(300);
       return fdLimitOf(lg.pid!);
     })();
-    const loadgenNice = niceOf(lg.pid!);
+    const loadgenNice = { nice: niceOf(lg.pid!), autogroup: autogroupOf(lg.pid!), cores: affinityOf(lg.pid!) };
     const lines = createInterface({ input: lg.stdout! });
     let rssConnectedMb = Number.NaN;
     let rssEndMb = Number.NaN;
@@ -612,6 +626,8 @@ async function run(stack: Stack, clients: number) {
         else if (m.type === 'failed') reject(new Error(`load generator: ${m.error} ${JSON.stringify(m)}`));
       });
     });
+    // It exits by itself after the result (and writes its CPU profile when asked to); a signal only if it does not.
+    if (lg.exitCode === null && lg.signalCode === null) await Promise.race([new Promise((resolve) => lg.once('exit', resolve)), sleep(10_000)]);
     await stopProcess(lg, 5000);
     const r = result;
     const deliveriesPerCpuSecond = r.serverCpuSeconds > 0 ? Math.round(r.deliveriesInWindow / r.serverCpuSeconds) : null;
@@ -650,7 +666,7 @@ async function run(stack: Stack, clients: number) {
       otherWorkOnServerCore: round(Math.max(0, (r.coreBusy[SERVER_CORE] ?? 0) - r.serverCpuSeconds / r.windowSeconds), 3),
       otherWorkOnLoadgenCore: round(Math.max(0, (r.coreBusy[LOADGEN_CORE] ?? 0) - r.loadgen.cpuUtilization), 3),
       loadgenBound: r.loadgen.cpuUtilization > 0.9,
-      server: { pid: server.pid, cores: affinityOf(server.pid), nice: niceOf(server.pid), fdLimit: fdLimitOf(server.pid), startSeconds: server.startSeconds, setupSeconds: server.setupSeconds, notes: server.notes },
+      server: { pid: server.pid, cores: affinityOf(server.pid), nice: niceOf(server.pid), autogroup: autogroupOf(server.pid), fdLimit: fdLimitOf(server.pid), startSeconds: server.startSeconds, setupSeconds: server.setupSeconds, notes: server.notes },
       loadgenFdLimit,
       loadgenNice,
       postgresActivity,
