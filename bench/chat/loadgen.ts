@@ -132,6 +132,7 @@ let windowEnd = 0;
 const latency = new Samples();
 const ackLatency = new Samples();
 let deliveriesInWindow = 0;
+let deliveryBytes = 0;
 let acksInWindow = 0;
 /** The number of the first message sent in the window (messages stop when the window ends). */
 let windowFirstMessage = Number.MAX_SAFE_INTEGER;
@@ -170,6 +171,7 @@ function delivery(data: Buffer, at: number, t0: number) {
   const m = readMark(data, at);
   if (!m) return note(`unreadable marker: ${decoder.decode(data).slice(0, 200)}`);
   deliveriesTotal++;
+  deliveryBytes += data.length;
   if (m.n < MAX_MESSAGES) received[m.n]!++;
   // Throughput: what arrived during the window. Latency: every delivery of a message sent during the window, whenever
   // it arrives (an overloaded server's backlog shows up as latency, not as missing samples).
@@ -450,6 +452,8 @@ const result = {
   deliveriesInWindow,
   deliveriesPerSec: round(deliveriesInWindow / windowSeconds),
   deliveriesTotal,
+  // WebSocket payload of one delivery (the frame's text), on average: the two stacks' envelopes differ.
+  deliveryFrameBytes: deliveriesTotal ? Math.round(deliveryBytes / deliveriesTotal) : null,
   drainSeconds: round(drainSeconds, 2),
   // Of the messages sent during the window: deliveries that arrived by the end of the drain, out of sent × sockets.
   completeness: expected ? round(windowDelivered / expected, 5) : null,

@@ -538,6 +538,7 @@ interface LoadgenResult {
   latency: { p50Ms: number | null; p99Ms: number | null; samples: number };
   ackLatency: { p50Ms: number | null; p99Ms: number | null };
   ackedPerSec: number;
+  deliveryFrameBytes: number | null;
   loadgen: { cpuUtilization: number; eventLoopUtilization: number };
   coreBusy: number[];
   [k: string]: unknown;
@@ -640,6 +641,7 @@ async function run(stack: Stack, clients: number) {
       deliveriesPerSec: r.deliveriesPerSec,
       // Messages acknowledged per second (for Circles: committed); below the offered rate, sending is the bottleneck.
       ackedPerSec: r.ackedPerSec,
+      deliveryFrameBytes: r.deliveryFrameBytes,
       offeredDeliveriesPerSec: round(r.sentPerSec * clients),
       // The server delivered less than was offered: it was at its limit, and latency is the backlog it built.
       saturated: r.deliveriesPerSec < 0.95 * r.sentPerSec * clients,
