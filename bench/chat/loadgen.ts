@@ -399,25 +399,34 @@ const serverCpu1 = cpuSeconds(cfg.serverPid);
 const cores1 = coreBusySeconds();
 const ownCpu = process.cpuUsage(ownCpu0);
 const elu = performance.eventLoopUtilization(elu0);
+const deliveriesAtWindowEnd = deliveriesTotal;
 emit({ type: 'window-end' });
 clearInterval(timer);
 const windowSeconds = (windowEnd - windowStart) / 1000;
 
 // Publishing stopped with the window. Wait until everything sent in it has reached every socket (and been
-// acknowledged), or until nothing more arrives for 3 s, or drainSeconds at most.
+// acknowledged: 'complete'), or until nothing more arrives for 3 s ('stalled': something was lost), or drainSeconds
+// at most ('limit': an overloaded server still working through its backlog).
 const receivers = conns.filter((c) => c.subscribed).length;
 const drain0 = now();
+let drainEndedBy: 'complete' | 'stalled' | 'limit' = 'limit';
 {
   let last = -1;
   let lastChange = now();
   while (now() - drain0 < cfg.drainSeconds * 1000) {
     const all = windowMessageDeliveries >= sentInWindow * receivers && ![...sentInWindowById].some((id) => pendingAcks.has(id));
-    if (all) break;
+    if (all) {
+      drainEndedBy = 'complete';
+      break;
+    }
     // Progress is any delivery: an overloaded server may still be working through messages sent before the window.
     if (deliveriesTotal !== last) {
       last = deliveriesTotal;
       lastChange = now();
-    } else if (now() - lastChange > 3000) break;
+    } else if (now() - lastChange > 3000) {
+      drainEndedBy = 'stalled';
+      break;
+    }
     await sleep(100);
   }
 }
@@ -455,6 +464,9 @@ const result = {
   // WebSocket payload of one delivery (the frame's text), on average: the two stacks' envelopes differ.
   deliveryFrameBytes: deliveriesTotal ? Math.round(deliveryBytes / deliveriesTotal) : null,
   drainSeconds: round(drainSeconds, 2),
+  drainEndedBy,
+  /** Deliveries per second during the drain (the backlog being worked off, publishing stopped). */
+  drainDeliveriesPerSec: round((deliveriesTotal - deliveriesAtWindowEnd) / Math.max(0.001, drainSeconds)),
   // Of the messages sent during the window: deliveries that arrived by the end of the drain, out of sent × sockets.
   completeness: expected ? round(windowDelivered / expected, 5) : null,
   messagesNotDeliveredToEveryone: incomplete,

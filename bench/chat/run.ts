@@ -13,7 +13,7 @@
  *
  * Knobs (environment): BENCH_CHAT_CLIENTS (1000,5000), BENCH_CHAT_STACKS (circles,socketio), BENCH_CHAT_RATE (50
  * messages/s), BENCH_CHAT_PUBLISHERS (50: distinct people, since Circles allows one person 20 messages per 10 s),
- * BENCH_CHAT_BODY_BYTES (200), BENCH_CHAT_WARMUP_SECONDS (3), BENCH_CHAT_SECONDS (15), BENCH_CHAT_DRAIN_SECONDS (60 at
+ * BENCH_CHAT_BODY_BYTES (200), BENCH_CHAT_WARMUP_SECONDS (3), BENCH_CHAT_SECONDS (15), BENCH_CHAT_DRAIN_SECONDS (30 at
  * most: the drain ends when every message sent in the window reached every socket, or nothing arrived for 3 s),
  * BENCH_CHAT_SERVER_CORE (0), BENCH_CHAT_LOADGEN_CORE (1), BENCH_CHAT_CONNECT_CONCURRENCY (100),
  * BENCH_CHAT_NICE (-10: both the server and the generator, so other work on the machine disturbs them less; ignored
@@ -56,7 +56,7 @@ const PUBLISHERS = num('BENCH_CHAT_PUBLISHERS', 50);
 const BODY_BYTES = num('BENCH_CHAT_BODY_BYTES', 200);
 const WARMUP_SECONDS = num('BENCH_CHAT_WARMUP_SECONDS', 3);
 const SECONDS = num('BENCH_CHAT_SECONDS', 15);
-const DRAIN_SECONDS = num('BENCH_CHAT_DRAIN_SECONDS', 60);
+const DRAIN_SECONDS = num('BENCH_CHAT_DRAIN_SECONDS', 30);
 const SERVER_CORE = Number(process.env.BENCH_CHAT_SERVER_CORE ?? 0);
 const LOADGEN_CORE = Number(process.env.BENCH_CHAT_LOADGEN_CORE ?? 1);
 const CONNECT_CONCURRENCY = num('BENCH_CHAT_CONNECT_CONCURRENCY', 100);
@@ -531,6 +531,8 @@ interface LoadgenResult {
   windowSeconds: number;
   sentPerSec: number;
   completeness: number | null;
+  drainEndedBy: 'complete' | 'stalled' | 'limit';
+  drainDeliveriesPerSec: number;
   nacks: number;
   acksMissing: number;
   closedDuringRun: number;
@@ -633,7 +635,10 @@ async function run(stack: Stack, clients: number) {
     const r = result;
     const deliveriesPerCpuSecond = r.serverCpuSeconds > 0 ? Math.round(r.deliveriesInWindow / r.serverCpuSeconds) : null;
     const helpersCpuSeconds = round(helperCpu.postgres + helperCpu.redis, 2);
-    const valid = r.completeness !== null && r.completeness >= 0.999 && r.nacks === 0 && r.closedDuringRun === 0 && r.errorFrames === 0 && r.sentPerSec >= RATE * 0.95;
+    // Complete, or an overloaded server still delivering when the drain's time ran out (delayed, not lost: its
+    // latency says so); a drain that stalled short of complete lost messages.
+    const delivered = r.drainEndedBy === 'complete' ? (r.completeness ?? 0) >= 0.999 : r.drainEndedBy === 'limit';
+    const valid = delivered && r.nacks === 0 && r.closedDuringRun === 0 && r.errorFrames === 0 && r.sentPerSec >= RATE * 0.95;
     const out = {
       stack,
       clients,
@@ -642,6 +647,10 @@ async function run(stack: Stack, clients: number) {
       // Messages acknowledged per second (for Circles: committed); below the offered rate, sending is the bottleneck.
       ackedPerSec: r.ackedPerSec,
       deliveryFrameBytes: r.deliveryFrameBytes,
+      completeness: r.completeness,
+      drainEndedBy: r.drainEndedBy,
+      // The drain ran out of time with messages still queued: the slowest deliveries are missing from the latency.
+      latencyIsLowerBound: r.drainEndedBy === 'limit',
       offeredDeliveriesPerSec: round(r.sentPerSec * clients),
       // The server delivered less than was offered: it was at its limit, and latency is the backlog it built.
       saturated: r.deliveriesPerSec < 0.95 * r.sentPerSec * clients,
@@ -678,7 +687,7 @@ async function run(stack: Stack, clients: number) {
     say(
       `  ${stack} ${clients}: ${out.deliveriesPerSec} deliveries/s (offered ${out.offeredDeliveriesPerSec}), p50 ${out.latencyP50Ms} ms, p99 ${out.latencyP99Ms} ms, ` +
         `server CPU ${out.serverCpuUtilization} of a core → ${out.deliveriesPerCpuSecond} deliveries/CPU-s, ${out.memory.perConnectionKb} KiB/connection` +
-        `${valid ? '' : `  INVALID (completeness ${r.completeness}, nacks ${r.nacks}, closed ${r.closedDuringRun}, error frames ${r.errorFrames})`}${out.loadgenBound ? '  (load generator near saturation)' : ''}`,
+        `${valid ? '' : `  INVALID (completeness ${r.completeness}, drain ${r.drainEndedBy}, nacks ${r.nacks}, closed ${r.closedDuringRun}, error frames ${r.errorFrames})`}${out.loadgenBound ? '  (load generator near saturation)' : ''}`,
     );
     return out;
   } finally {
@@ -811,7 +820,7 @@ say(`machine: ${result.machine.cpus} x ${result.machine.cpuModel}, node ${result
 const header = ['stack', 'clients', 'acked msg/s', 'deliv/s', 'offered/s', 'p50 ms', 'p99 ms', 'ack p99', 'srv CPU', 'deliv/CPU-s', '+pg+redis', 'KiB/conn', 'loadgen CPU', 'other srv/gen core', 'saturated', 'valid'];
 const rows = runs.map((r) =>
   ok(r)
-    ? [r.stack, r.clients, r.ackedPerSec, r.deliveriesPerSec, r.offeredDeliveriesPerSec, r.latencyP50Ms, r.latencyP99Ms, r.ackP99Ms, r.serverCpuUtilization, r.deliveriesPerCpuSecond, r.deliveriesPerCpuSecondWithPostgresAndRedis, r.memory.perConnectionKb, r.loadgenCpuUtilization, `${r.otherWorkOnServerCore}/${r.otherWorkOnLoadgenCore}`, r.saturated ? 'yes' : 'no', r.valid ? 'yes' : 'NO']
+    ? [r.stack, r.clients, r.ackedPerSec, r.deliveriesPerSec, r.offeredDeliveriesPerSec, `${r.latencyIsLowerBound ? '>' : ''}${r.latencyP50Ms}`, `${r.latencyIsLowerBound ? '>' : ''}${r.latencyP99Ms}`, r.ackP99Ms, r.serverCpuUtilization, r.deliveriesPerCpuSecond, r.deliveriesPerCpuSecondWithPostgresAndRedis, r.memory.perConnectionKb, r.loadgenCpuUtilization, `${r.otherWorkOnServerCore}/${r.otherWorkOnLoadgenCore}`, r.saturated ? 'yes' : 'no', r.valid ? 'yes' : 'NO']
     : [r.stack, r.clients, 'FAILED', r.error.split('\n')[0]!.slice(0, 80)],
 );
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i] ?? '').length)));
