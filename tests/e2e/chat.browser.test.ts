@@ -3,10 +3,13 @@
  * everything live, nothing reloaded:
  * - A opens a channel and B sees A typing; A sends and B sees it; B reacts and A sees the count; A edits (Up arrow)
  *   and B sees "edited"; A deletes and B sees it gone;
- * - B's unread badge on a second channel goes up when A posts there and clears when B opens it;
- * - B replies in a thread and A sees the reply count, then the reply in the thread panel;
- * - a DM: A starts one with B from the member search, B finds it in Messages and answers;
- * - axe finds no serious or critical violation on the chat page (with the thread panel open) or on Messages.
+ * - B's unread and mention badges on a second channel go up when A posts there and clear when B opens it;
+ * - B replies in a thread and A sees the reply count, then the reply in the thread panel (focus in and back out);
+ * - a dropped connection: the banner shows, missed messages are caught up, a send made meanwhile is stored once;
+ * - a link to a message (?m=<seq>); a long history is virtualized and older pages load above without a jump;
+ * - a DM: A starts one with B from the member search, B finds it in Messages, answers and sends a file;
+ * - an admin creates a channel, sets topic and slow mode (a refused send shows why), deletes it by its name;
+ * - axe finds no serious or critical violation on the chat page (members, thread panel) or on a DM.
  *
  * Needs Chromium (`apt-get install -y chromium`) and builds the web app first if it has no production build.
  * Without Chromium the test is skipped locally but FAILS under CI=true.
