@@ -64,7 +64,7 @@ export class ChatTestSocket {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        reject(new Error(`no matching frame within ${timeoutMs} ms; got: ${JSON.stringify(this.frames.slice(-8))}`));
+        reject(new Error(`no matching frame within ${timeoutMs} ms (socket ${this.closed ? `closed ${this.closed.code}` : 'open'}); got: ${JSON.stringify(this.frames.slice(-4))}`));
       }, timeoutMs);
       const done = (f: ChatFrame) => {
         clearTimeout(timer);

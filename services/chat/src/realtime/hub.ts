@@ -55,7 +55,8 @@ class Connection {
   readonly subs = new Map<string, { communityId: string | null }>();
   watching = new Set<string>();
   status: Exclude<PresenceStatus, 'offline'> = 'online';
-  alive = true;
+  /** Heartbeats since the client last showed life (a pong or any frame). */
+  missed = 0;
   pendingSends = 0;
   sendChain: Promise<unknown> = Promise.resolve();
   readonly typingAt = new Map<string, number>();
@@ -128,8 +129,9 @@ export class ChatHub {
       );
     }
     void this.presenceChanged(conn.userId);
-    ws.on('pong', () => (conn.alive = true));
+    ws.on('pong', () => (conn.missed = 0));
     ws.on('message', (data, isBinary) => {
+      conn.missed = 0;
       if (isBinary) return ws.close(closeCodes.policy, 'text frames only');
       let frame: Frame;
       try {
@@ -143,7 +145,10 @@ export class ChatHub {
         this.reply(conn, { t: 'error', code: 'INTERNAL', message: 'Unexpected error.' });
       });
     });
-    ws.on('error', () => ws.terminate());
+    ws.on('error', (err) => {
+      this.deps.log.warn('chat socket error', { userId: conn.userId, err });
+      ws.terminate();
+    });
     ws.on('close', () => this.drop(conn));
   }
 
@@ -173,6 +178,7 @@ export class ChatHub {
     if (ws.readyState !== WebSocket.OPEN) return;
     if (ws.bufferedAmount > this.opts.maxBufferedBytes) {
       this.stats.closedTooSlow++;
+      this.deps.log.warn('chat socket too slow: closed', { userId: conn.userId, bufferedBytes: ws.bufferedAmount });
       ws.close(closeCodes.tooSlow, 'too slow: reconnect and catch up');
       // A peer too slow to read is too slow to finish a closing handshake.
       setTimeout(() => ws.terminate(), 1000).unref();
@@ -439,13 +445,26 @@ export class ChatHub {
     }
   }
 
+  private lastBeat = Date.now();
+
   private heartbeat() {
+    // A server that was itself stalled past a tick cannot tell who answered: skip judging this round.
+    const now = Date.now();
+    const late = now - this.lastBeat > this.opts.heartbeatMs * 1.5;
+    this.lastBeat = now;
+    // Decided after this turn's I/O is read, so pongs already waiting in the sockets count.
+    setImmediate(() => this.checkAlive(late));
+  }
+
+  /** A client silent for two whole intervals (no pong, no frame) is gone: dropped without a closing handshake. */
+  private checkAlive(late: boolean) {
     for (const c of this.conns) {
-      if (!c.alive) {
+      if (!late && c.missed >= 2) {
+        this.deps.log.info('chat socket missed a heartbeat: dropped', { userId: c.userId });
         c.ws.terminate();
         continue;
       }
-      c.alive = false;
+      c.missed++;
       try {
         c.ws.ping();
       } catch {
