@@ -76,7 +76,8 @@ export function useTypingUsers(channelId: string, threadId: string | null): Chat
 }
 
 async function catchUp(channelId: string, after: number, viewerId: string, remember: (u: (ChatUser | null)[]) => void) {
-  const { messages } = await browserClient.request(ChatMessagesDocument, { channelId, after, first: CHAT_PAGE });
+  // Thread replies included: every number comes back in sequence, so the contiguous position is exact.
+  const { messages } = await browserClient.request(ChatMessagesDocument, { channelId, after, first: CHAT_PAGE, includeThreadReplies: true });
   remember(messages.messages.map((m) => m.author));
   return { messages: messages.messages.map((m) => fromApi(m, viewerId)), hasMoreAfter: messages.hasMoreAfter };
 }

@@ -89,9 +89,11 @@ export function useTimeline(channelId: string, threadId: string | null, initial:
 
   useEffect(() => {
     let wasOpen = socket.state === 'open';
+    // What the socket caught up (a gap, a reconnect) holds both timelines: each keeps its own.
     const offHistory = socket.on('history', ({ channelId: id, messages }) => {
-      if (id !== channelId || threadId) return;
-      setStored((list) => mergeMessages(list, messages.filter((m) => !m.threadId)));
+      if (id !== channelId || hasMoreAfterRef.current) return;
+      const mine = messages.filter((m) => m.threadId === threadId);
+      if (mine.length) setStored((list) => mergeMessages(list, mine));
     });
     const offAck = socket.on('ack', (ack) => {
       const entry = outboxRef.current.find((e) => e.clientId === ack.clientId);
