@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { freePort } from '@circles/server/embedded';
-import { codeOf, type CirclesProcess, distributedServicesAvailable, ensureWebBuild, freshPostgres, gqlClient, type LocalS3, REDIS_URL, spawnCircles, startLocalS3, waitReady } from '@circles/testing';
+import { ChatTestSocket, codeOf, type CirclesProcess, distributedServicesAvailable, ensureWebBuild, freshPostgres, gqlClient, type LocalS3, REDIS_URL, spawnCircles, startLocalS3, waitReady } from '@circles/testing';
 import { cachedCommunityApi, type CommunityApi, RedisCache, rpcClient } from '@circles/platform';
 import { Redis } from 'ioredis';
 import { simpleParser } from 'mailparser';
@@ -24,6 +24,7 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
   let mediaUrl: string;
   let posts: CirclesProcess;
   let chat: CirclesProcess;
+  let chatUrl: string;
   let s3: LocalS3;
   let shared: Record<string, string>;
   let gateway: CirclesProcess;
@@ -72,6 +73,7 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     media = spawnCircles({ ...shared, ...s3.env, CIRCLES_ROLES: 'media', SERVICE_PORT: String(mediaPort), HOST: '127.0.0.1', DATABASE_URL: db.url });
     // Posts asks community who may read and post, and media to claim attachments, both by signed RPC.
     posts = spawnCircles({ ...shared, CIRCLES_ROLES: 'posts', SERVICE_PORT: String(postsPort), HOST: '127.0.0.1', DATABASE_URL: db.url, SUBGRAPH_URLS: subgraphs });
+    chatUrl = `http://127.0.0.1:${chatPort}`;
     chat = spawnCircles({ ...shared, CIRCLES_ROLES: 'chat', SERVICE_PORT: String(chatPort), HOST: '127.0.0.1', DATABASE_URL: db.url, SUBGRAPH_URLS: subgraphs });
     gateway = spawnCircles({
       ...shared,
@@ -231,6 +233,17 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     expect((await send()).data.sendMessage).toEqual({ duplicate: false, message: { seq: 1, author: { handle: 'split' } } });
     expect((await send()).data.sendMessage.duplicate).toBe(true);
     expect((await gql(`query($c: ID!) { messages(channelId: $c) { messages { seq } } }`, { c: channel.id }, { token: outsider })).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    // The chat socket through every hop: browser-style (cookie + our Origin) on the web tier -> gateway -> chat's
+    // process, which serves only upgrades carrying the gateway's signed identity.
+    const socket = await ChatTestSocket.open(webUrl, { cookie: `circles_session=${owner}`, origin: webUrl });
+    expect((await socket.subscribe([channel.id]))[0]).toMatchObject({ t: 'subbed', lastSeq: 1 });
+    const ack = await socket.sendMessage(channel.id, 'over the socket', 'split-socket-1');
+    expect(ack).toMatchObject({ t: 'ack', seq: 2, duplicate: false });
+    expect((await socket.next((f) => f.t === 'msg' && f.message.id === ack.id)).message.body).toBe('over the socket');
+    socket.close();
+    await expect(ChatTestSocket.open(webUrl, { cookie: `circles_session=${owner}`, origin: 'https://evil.example' })).rejects.toMatchObject({ status: 403 });
+    const direct = await fetch(`http://127.0.0.1:${new URL(chatUrl).port}/chat/socket`, { headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } }).catch(() => null);
+    expect(direct?.status ?? 401).toBe(401);
   });
 
   it('refuses calls to the subgraph that did not come through the gateway', async () => {
