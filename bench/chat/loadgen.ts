@@ -46,11 +46,13 @@ const now = () => performance.timeOrigin + performance.now();
 const CLK_TCK = 100;
 
 /** utime + stime of a process, in seconds (all its threads). */
-export function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number): { user: number; system: number; total: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // After the command: state is field 3, utime 14, stime 15 (1-based) → indexes 11 and 12 here.
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  const user = Number(fields[11]) / CLK_TCK;
+  const system = Number(fields[12]) / CLK_TCK;
+  return { user, system, total: user + system };
 }
 
 /** Busy seconds per core (everything but idle and iowait), from /proc/stat: shows other work on the machine. */
@@ -472,7 +474,10 @@ const result = {
   messagesNotDeliveredToEveryone: incomplete,
   latency: lat,
   ackLatency: acks,
-  serverCpuSeconds: round(serverCpu1 - serverCpu0, 2),
+  serverCpuSeconds: round(serverCpu1.total - serverCpu0.total, 2),
+  // In the kernel (socket writes; on loopback the TCP stack's work is largely done in the writer's time) and in Node.
+  serverCpuUserSeconds: round(serverCpu1.user - serverCpu0.user, 2),
+  serverCpuSystemSeconds: round(serverCpu1.system - serverCpu0.system, 2),
   // Each core's busy fraction during the window, whoever used it (the server, the generator, PostgreSQL, Redis, others).
   coreBusy: cores1.map((b, i) => round((b - (cores0[i] ?? 0)) / windowSeconds, 3)),
   loadgen: {

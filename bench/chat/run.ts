@@ -528,6 +528,8 @@ interface LoadgenResult {
   deliveriesInWindow: number;
   deliveriesPerSec: number;
   serverCpuSeconds: number;
+  serverCpuUserSeconds: number;
+  serverCpuSystemSeconds: number;
   windowSeconds: number;
   sentPerSec: number;
   completeness: number | null;
@@ -660,6 +662,10 @@ async function run(stack: Stack, clients: number) {
       ackP99Ms: r.ackLatency.p99Ms,
       serverCpuSeconds: r.serverCpuSeconds,
       serverCpuUtilization: round(r.serverCpuSeconds / r.windowSeconds, 3),
+      serverCpuUserSeconds: r.serverCpuUserSeconds,
+      serverCpuSystemSeconds: r.serverCpuSystemSeconds,
+      windowSeconds: r.windowSeconds,
+      deliveriesInWindow: r.deliveriesInWindow,
       deliveriesPerCpuSecond,
       postgresCpuSeconds: round(helperCpu.postgres, 2),
       redisCpuSeconds: redisPid ? round(helperCpu.redis, 2) : null,
@@ -746,6 +752,35 @@ const comparisons = CLIENTS.map((clients) => {
     memoryPerConnectionRatio: ok(c) && ok(s) ? round(c.memory.perConnectionKb / s.memory.perConnectionKb, 2) : null,
   };
 });
+/**
+ * Server CPU split into a cost per message (receive, check, store, publish, acknowledge) and a cost per delivery (one
+ * frame written to one socket), by least squares over this stack's runs: cpu = a * messages + b * deliveries. Needs
+ * two sizes; an estimate (noise in either run moves it).
+ */
+const costModel = (STACKS as Stack[]).map((stack) => {
+  const rs = runs.filter((r): r is RunResult => ok(r) && r.stack === stack && r.valid);
+  if (new Set(rs.map((r) => r.clients)).size < 2) return { stack, cpuPerMessageMs: null, cpuPerDeliveryUs: null, runs: rs.length };
+  let smm = 0;
+  let smd = 0;
+  let sdd = 0;
+  let smc = 0;
+  let sdc = 0;
+  for (const r of rs) {
+    const m = r.ackedPerSec * r.windowSeconds;
+    const d = r.deliveriesInWindow;
+    const c = r.serverCpuSeconds;
+    smm += m * m;
+    smd += m * d;
+    sdd += d * d;
+    smc += m * c;
+    sdc += d * c;
+  }
+  const det = smm * sdd - smd * smd;
+  const a = (smc * sdd - sdc * smd) / det;
+  const b = (smm * sdc - smd * smc) / det;
+  return { stack, cpuPerMessageMs: round(a * 1000, 2), cpuPerDeliveryUs: round(b * 1e6, 2), runs: rs.length };
+});
+
 const targets = [
   ...CLIENTS.map((clients) => {
     const cmp = comparisons.find((x) => x.clients === clients)!;
@@ -811,6 +846,7 @@ const result = {
   },
   runs,
   comparisons,
+  costModel,
   targets,
   valid: runs.every((r) => ok(r) && r.valid),
 };
@@ -833,6 +869,7 @@ for (const r of runs) {
   for (const [k, v] of Object.entries(r.postgresActivity.averageBackends).slice(0, 5)) say(`  ${String(v).padStart(5)}  ${k}`);
 }
 for (const c of comparisons) say(`${c.clients} clients: Circles/Socket.IO deliveries per CPU-second ${c.deliveriesPerCpuSecondRatio ?? 'n/a'} (with PostgreSQL and Redis CPU ${c.deliveriesPerCpuSecondRatioWithPostgresAndRedis ?? 'n/a'}), memory per connection ${c.memoryPerConnectionRatio ?? 'n/a'}x`);
+for (const m of costModel) if (m.cpuPerMessageMs !== null) say(`${m.stack}: server CPU ≈ ${m.cpuPerMessageMs} ms per message + ${m.cpuPerDeliveryUs} µs per delivery (least squares over ${m.runs} runs)`);
 for (const t of targets) say(`target: ${t.name} ${t.target}: measured ${t.measured ?? 'n/a'} → ${t.pass ? 'PASS' : 'FAIL'}${t.valid ? '' : ' (run invalid or missing)'}`);
 say('Circles persists every message to PostgreSQL before broadcasting it; the Socket.IO baseline does not.');
 
