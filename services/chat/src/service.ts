@@ -239,7 +239,7 @@ export class ChatService {
     if (!access) throw chatErrors.spaceNotFound();
     if (!(await this.can(identity, 'manage_community', { community_id: i.communityId, space_id: i.spaceId }, true))) throw chatErrors.notAdmin();
     try {
-      return await this.repo.transaction(async (trx) => {
+      const created = await this.repo.transaction(async (trx) => {
         const row = await this.repo.insertChannel(trx, {
           id: newId(),
           community_id: i.communityId,
@@ -252,6 +252,8 @@ export class ChatService {
         await this.deps.outbox.write(trx as Kysely<any>, chatTopics.channelCreated, { channelId: row.id, communityId: row.community_id, spaceId: row.space_id, name: row.name });
         return row;
       });
+      this.live.community(i.communityId, { t: 'channels', communityId: i.communityId });
+      return created;
     } catch (err) {
       if (isUniqueViolation(err)) throw chatErrors.nameTaken();
       throw err;
@@ -280,6 +282,7 @@ export class ChatService {
     try {
       const updated = await this.repo.updateChannel(channel.id, patch);
       this.live.channel(channel.id, { t: 'channel', channelId: channel.id, change: 'updated' });
+      if (channel.community_id) this.live.community(channel.community_id, { t: 'channels', communityId: channel.community_id });
       return updated;
     } catch (err) {
       if (isUniqueViolation(err)) throw chatErrors.nameTaken();
@@ -298,6 +301,8 @@ export class ChatService {
     await this.repo.transaction(async (trx) => {
       for (const [position, id] of wanted.entries()) await this.repo.setPosition(trx, id, position);
     });
+    const communityId = current[0]!.community_id;
+    if (communityId) this.live.community(communityId, { t: 'channels', communityId });
     return this.repo.channels(s);
   }
 
@@ -313,6 +318,7 @@ export class ChatService {
     this.deps.outbox.nudge();
     await this.releaseFiles(fileIds);
     this.live.channel(channel.id, { t: 'channel', channelId: channel.id, change: 'deleted' });
+    if (channel.community_id) this.live.community(channel.community_id, { t: 'channels', communityId: channel.community_id });
     return true;
   }
 
@@ -594,7 +600,7 @@ export class ChatService {
     this.deps.outbox.nudge();
     const { message } = result;
     const seq = Number(message.seq);
-    this.live.channel(channel.id, { t: 'msg', channelId: channel.id, message: wireMessage(message, result.attachments) });
+    this.live.channel(channel.id, { t: 'msg', channelId: channel.id, message: wireMessage(message, result.attachments, this.sign) });
     if (result.root) this.publishThread(result.root);
     else this.live.user(userId, { t: 'read', channelId: channel.id, seq });
     for (const mentioned of mentions.ids) if (mentioned !== userId) this.live.user(mentioned, { t: 'mention', channelId: channel.id, messageId: message.id, seq });
@@ -654,7 +660,7 @@ export class ChatService {
       return updated;
     });
     this.deps.outbox.nudge();
-    this.live.channel(channel.id, { t: 'edit', channelId: channel.id, message: wireMessage(updated, attachments) });
+    this.live.channel(channel.id, { t: 'edit', channelId: channel.id, message: wireMessage(updated, attachments, this.sign) });
     for (const mentioned of newMentions) if (mentioned !== message.author_id) this.live.user(mentioned, { t: 'mention', channelId: channel.id, messageId: message.id, seq: Number(message.seq) });
     return updated;
   }
@@ -784,6 +790,8 @@ export class ChatService {
     this.live.channel(channel.id, { t: 'pin', channelId: channel.id, messageId: message.id, pinned, by: userId });
     return updated;
   }
+
+  private readonly sign = (fileId: string, variant: FileVariant) => this.fileUrl(fileId, variant);
 
   /** A signed link to an attachment's stored form, valid about 15 minutes. */
   fileUrl(fileId: string, variant: FileVariant): string {

@@ -121,6 +121,30 @@ describe.each(modes)('chat sockets (%s)', (mode) => {
     expect(await mike2.next((f) => f.t === 'read' && f.channelId === general && f.seq === second.seq)).toBeTruthy();
   });
 
+  it.runIf(run)('followers hear channel-list changes; a message with a file carries a working signed link', async () => {
+    const mike = await connect('mike');
+    mike.send({ t: 'follow', communityIds: [community] });
+    await mike.next((f) => f.t === 'following' && f.communityId === community);
+    const zed = await connect('zed');
+    zed.send({ t: 'follow', communityIds: ['00000000-0000-4000-8000-000000000000'] });
+    expect((await zed.next((f) => f.t === 'error')).code).toBe('NOT_FOUND');
+    const since = mike.frames.length;
+    const created = (await ok(`mutation($i: CreateChannelInput!) { createChannel(input: $i) { id } }`, { i: { communityId: community, spaceId: center, name: 'announcements' } }, 'olga')).createChannel.id;
+    expect(await mike.next((f) => f.t === 'channels' && f.communityId === community, 10_000, since)).toBeTruthy();
+    const upload = await fetch(`${p.url}/media/files?name=notes.txt`, { method: 'POST', headers: { authorization: `Bearer ${tokens.mike}` }, body: 'plain notes' });
+    expect(upload.status).toBe(201);
+    const file = (await upload.json()) as { id: string };
+    await mike.subscribe([created]);
+    const ack = await mike.sendMessage(created, 'see attached', cid(), { attachmentIds: [file.id] });
+    expect(ack.t, JSON.stringify(ack)).toBe('ack');
+    const frame = await mike.next((f) => f.t === 'msg' && f.message.id === ack.id);
+    const att = frame.message.attachments[0];
+    expect(att).toMatchObject({ id: file.id, name: 'notes.txt', kind: 'text' });
+    const got = await fetch(`${p.url}${att.url}`);
+    expect(got.status).toBe(200);
+    expect(await got.text()).toBe('plain notes');
+  });
+
   it.runIf(run)('typing reaches the channel, throttled; only subscribers who may send can type', async () => {
     const mike = await connect('mike');
     const ivan = await connect('ivan');

@@ -41,6 +41,7 @@ export const defaultHubOptions: HubOptions = {
 const MAX_FRAME_BYTES = 64 * 1024;
 const MAX_SUBSCRIPTIONS = 200;
 const MAX_WATCHED = 500;
+const MAX_FOLLOWS = 50;
 const MAX_PENDING_SENDS = 100;
 const TYPING_EVERY_MS = 3_000;
 const SEND_RIGHT_TTL_MS = 30_000;
@@ -53,6 +54,8 @@ type Frame = { t: string } & Record<string, unknown>;
 /** One open socket. */
 class Connection {
   readonly subs = new Map<string, { communityId: string | null }>();
+  /** Communities whose channel lists this socket follows. */
+  readonly follows = new Set<string>();
   watching = new Set<string>();
   status: Exclude<PresenceStatus, 'offline'> = 'online';
   /** Heartbeats since the client last showed life (a pong or any frame). */
@@ -85,6 +88,7 @@ export class ChatHub {
   private readonly byUser = new Map<string, Set<Connection>>();
   private readonly channels = new Map<string, { conns: Set<Connection>; unsubscribe: Promise<() => Promise<void>> }>();
   private readonly userTopics = new Map<string, Promise<() => Promise<void>>>();
+  private readonly communities = new Map<string, { conns: Set<Connection>; unsubscribe: Promise<() => Promise<void>> }>();
   /** Watched person -> local sockets watching them, and the status this node last told them. */
   private readonly watchers = new Map<string, Set<Connection>>();
   private readonly known = new Map<string, PresenceStatus>();
@@ -156,6 +160,7 @@ export class ChatHub {
     if (!this.conns.delete(conn)) return;
     this.stats.connections = this.conns.size;
     for (const channelId of conn.subs.keys()) this.leaveChannel(conn, channelId);
+    for (const communityId of conn.follows) this.unfollow(conn, communityId);
     this.setWatching(conn, []);
     const mine = this.byUser.get(conn.userId);
     mine?.delete(conn);
@@ -196,6 +201,11 @@ export class ChatHub {
         return this.subscribe(conn, ids(f.channelIds));
       case 'unsub':
         for (const id of ids(f.channelIds)) this.leaveChannel(conn, id);
+        return;
+      case 'follow':
+        return this.follow(conn, ids(f.communityIds));
+      case 'unfollow':
+        for (const id of ids(f.communityIds)) this.unfollow(conn, id);
         return;
       case 'send':
         return this.send(conn, f);
@@ -260,6 +270,47 @@ export class ChatHub {
       this.channels.delete(channelId);
       void entry.unsubscribe.then((u) => u());
     }
+  }
+
+  /** Channel-list changes of communities this person may see (a `channels` frame: refetch the list). */
+  private async follow(conn: Connection, communityIds: string[]) {
+    for (const communityId of communityIds) {
+      if (conn.follows.has(communityId)) continue;
+      if (conn.follows.size >= MAX_FOLLOWS) return this.reply(conn, { t: 'error', communityId, code: 'LIMIT', message: `Follow at most ${MAX_FOLLOWS} communities per connection.` });
+      const spaces = /^[0-9a-f-]{36}$/.test(communityId) ? await this.service.deps.apis.community.readableSpaces({ userId: conn.userId, communityId }) : null;
+      if (!spaces) {
+        this.reply(conn, { t: 'error', communityId, code: 'NOT_FOUND', message: 'No such community.' });
+        continue;
+      }
+      if (conn.ws.readyState !== WebSocket.OPEN) return;
+      conn.follows.add(communityId);
+      let entry = this.communities.get(communityId);
+      if (!entry) {
+        const conns = new Set<Connection>();
+        entry = { conns, unsubscribe: this.deps.pubsub.subscribe(liveTopics.community(communityId), (m) => this.fanOutTo(conns, m as string)) };
+        this.communities.set(communityId, entry);
+      }
+      entry.conns.add(conn);
+      await entry.unsubscribe;
+      this.reply(conn, { t: 'following', communityId });
+    }
+  }
+
+  private unfollow(conn: Connection, communityId: string) {
+    conn.follows.delete(communityId);
+    const entry = this.communities.get(communityId);
+    if (!entry) return;
+    entry.conns.delete(conn);
+    if (!entry.conns.size) {
+      this.communities.delete(communityId);
+      void entry.unsubscribe.then((u) => u());
+    }
+  }
+
+  private fanOutTo(conns: Set<Connection>, frame: string) {
+    if (typeof frame !== 'string' || !conns.size) return;
+    const bytes = Buffer.from(frame);
+    for (const c of conns) this.write(c, bytes);
   }
 
   /** One channel event to this node's subscribers: bytes made once, written to each. */
@@ -426,6 +477,10 @@ export class ChatHub {
     const conns = m.userId ? [...(this.byUser.get(m.userId) ?? [])] : [...this.conns];
     for (const conn of conns) {
       conn.sendRight.clear();
+      if (conn.follows.has(m.communityId)) {
+        const spaces = await this.service.deps.apis.community.readableSpaces({ userId: conn.userId, communityId: m.communityId }).catch(() => []);
+        if (!spaces) this.unfollow(conn, m.communityId);
+      }
       for (const [channelId, sub] of [...conn.subs]) {
         if (sub.communityId !== m.communityId) continue;
         let readable = false;

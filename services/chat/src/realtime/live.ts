@@ -4,6 +4,7 @@ import type { PubSub } from '@circles/platform';
 export const liveTopics = {
   channel: (channelId: string) => `chat:ch:${channelId}`,
   user: (userId: string) => `chat:user:${userId}`,
+  community: (communityId: string) => `chat:community:${communityId}`,
   presence: 'chat:presence',
 } as const;
 
@@ -17,6 +18,11 @@ export class ChatLive {
   /** To everyone subscribed to the channel, on every node. */
   channel(channelId: string, frame: { t: string; channelId: string } & Record<string, unknown>): void {
     this.send(liveTopics.channel(channelId), frame);
+  }
+
+  /** To everyone following a community's channel list (created, renamed, reordered, deleted: refetch it). */
+  community(communityId: string, frame: { t: string; communityId: string } & Record<string, unknown>): void {
+    this.send(liveTopics.community(communityId), frame);
   }
 
   /** To every device of one person. */

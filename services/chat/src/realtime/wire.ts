@@ -1,6 +1,9 @@
 import type { AttachmentRow, MessageRow } from '../repo.ts';
 
-/** An attachment as the socket carries it: metadata only. Clients get signed URLs from GraphQL (`Message.attachments`). */
+/**
+ * An attachment as the socket carries it, with links signed once for everyone the frame reaches (it reaches only
+ * subscribers who may read the channel), valid about 15 minutes like the API's.
+ */
 export interface WireAttachment {
   id: string;
   name: string;
@@ -9,7 +12,12 @@ export interface WireAttachment {
   bytes: number;
   width: number | null;
   height: number | null;
+  url: string | null;
+  thumbUrl: string | null;
 }
+
+/** Signs a link to a stored form of a file (ChatService.fileUrl). */
+export type FileSigner = (fileId: string, variant: 'original' | 'main' | 'thumb') => string;
 
 /** A message as the socket carries it (docs/chat-protocol.md, "M"). */
 export interface WireMessage {
@@ -31,7 +39,7 @@ export interface WireMessage {
   pinned: boolean;
 }
 
-export function wireMessage(m: MessageRow, attachments: readonly AttachmentRow[] = []): WireMessage {
+export function wireMessage(m: MessageRow, attachments: readonly AttachmentRow[] = [], sign?: FileSigner): WireMessage {
   const deleted = m.deleted_at !== null;
   return {
     id: m.id,
@@ -48,7 +56,17 @@ export function wireMessage(m: MessageRow, attachments: readonly AttachmentRow[]
     mentions: deleted ? { userIds: [], everyone: false, here: false } : { userIds: [...m.mention_ids], everyone: m.mentions_everyone, here: m.mentions_here },
     attachments: deleted
       ? []
-      : attachments.map((a) => ({ id: a.id, name: a.name, contentType: a.content_type, kind: a.kind, bytes: Number(a.bytes), width: a.width, height: a.height })),
+      : attachments.map((a) => ({
+          id: a.id,
+          name: a.name,
+          contentType: a.content_type,
+          kind: a.kind,
+          bytes: Number(a.bytes),
+          width: a.width,
+          height: a.height,
+          url: sign ? sign(a.id, a.kind === 'image' ? 'main' : 'original') : null,
+          thumbUrl: sign && a.has_thumb ? sign(a.id, 'thumb') : null,
+        })),
     replyCount: m.reply_count,
     lastReplyAt: m.last_reply_at?.toISOString() ?? null,
     pinned: m.pinned_at !== null,
