@@ -221,6 +221,35 @@ export class ChatRepository {
     return trx.insertInto('chat.messages').values(row).returningAll().executeTakeFirstOrThrow();
   }
 
+  /**
+   * Appends a message in one statement: takes the channel's next sequence number (the row lock is taken here and
+   * held to commit, so everything after this in the transaction is time other senders wait), inserts the message
+   * and, for the main timeline, moves the sender's read position to it. A second message with the same
+   * (channel, author, clientId) fails on the unique index and rolls back, so no number is lost.
+   */
+  async appendMessage(trx: ChatDb, row: Omit<MessageRow, 'seq'>, markRead: boolean): Promise<MessageRow> {
+    const { rows } = await sql<MessageRow>`
+      with bumped as (
+        update chat.channels set last_seq = last_seq + 1, last_activity_at = ${row.created_at} where id = ${row.channel_id}::uuid returning last_seq
+      ), msg as (
+        insert into chat.messages (id, channel_id, seq, author_id, client_id, body, reply_to_id, thread_id, reply_count, last_reply_at,
+          mention_ids, mentions_everyone, mentions_here, pinned_at, pinned_by, created_at, edited_at, deleted_at)
+        select ${row.id}::uuid, ${row.channel_id}::uuid, bumped.last_seq, ${row.author_id}::uuid, ${row.client_id}, ${row.body}, ${row.reply_to_id}::uuid,
+          ${row.thread_id}::uuid, ${row.reply_count}, ${row.last_reply_at}, ${[...row.mention_ids]}::uuid[], ${row.mentions_everyone}, ${row.mentions_here},
+          ${row.pinned_at}, ${row.pinned_by}::uuid, ${row.created_at}, ${row.edited_at}, ${row.deleted_at}
+        from bumped
+        returning *
+      ), read as (
+        insert into chat.read_positions (user_id, channel_id, seq)
+        select msg.author_id, msg.channel_id, msg.seq from msg where ${markRead}
+        on conflict (user_id, channel_id) do update set seq = greatest(chat.read_positions.seq, excluded.seq), updated_at = now()
+      )
+      select * from msg`.execute(trx);
+    const message = rows[0];
+    if (!message) throw new Error(`channel ${row.channel_id} vanished while sending`);
+    return message;
+  }
+
   message(id: string, trx: ChatDb = this.db) {
     return trx.selectFrom('chat.messages').selectAll().where('id', '=', id).executeTakeFirst();
   }

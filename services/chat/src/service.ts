@@ -507,38 +507,42 @@ export class ChatService {
     let result: { message: MessageRow; duplicate: boolean; root: MessageRow | null; attachments: AttachmentRow[] };
     try {
       result = await this.repo.transaction(async (trx) => {
-        const locked = await this.repo.lockChannel(trx, channel.id);
-        if (!locked) throw chatErrors.channelNotFound();
-        // Checked again under the lock: two resends racing store one message.
-        const again = await this.repo.byClientId(channel.id, userId, i.clientId, trx);
-        if (again) return { message: again, duplicate: true, root: null, attachments: [] };
         if (!exempt) {
+          // Slow mode needs the sender's previous message and the channel's setting under the lock.
+          const locked = await this.repo.lockChannel(trx, channel.id);
+          if (!locked) throw chatErrors.channelNotFound();
           const last = await this.repo.lastSentAt(trx, channel.id, userId);
           const wait = last ? Math.ceil((last.getTime() + locked.slow_mode_seconds * 1000 - Date.now()) / 1000) : 0;
           if (wait > 0) throw chatErrors.slowMode(wait);
         }
-        const seq = Number(locked.last_seq) + 1;
         const now = new Date();
-        const message = await this.repo.insertMessage(trx, {
-          id,
-          channel_id: channel.id,
-          seq,
-          author_id: userId,
-          client_id: i.clientId,
-          body: i.body,
-          reply_to_id: i.replyToId,
-          thread_id: root?.id ?? null,
-          reply_count: 0,
-          last_reply_at: null,
-          mention_ids: mentions.ids,
-          mentions_everyone: mentions.everyone,
-          mentions_here: mentions.here,
-          pinned_at: null,
-          pinned_by: null,
-          created_at: now,
-          edited_at: null,
-          deleted_at: null,
-        });
+        // One statement takes the number, stores the message and the sender's read position: the channel row is
+        // locked from here to commit, so the fewer round trips after it, the more senders a busy channel serves.
+        const message = await this.repo.appendMessage(
+          trx,
+          {
+            id,
+            channel_id: channel.id,
+            author_id: userId,
+            client_id: i.clientId,
+            body: i.body,
+            reply_to_id: i.replyToId,
+            thread_id: root?.id ?? null,
+            reply_count: 0,
+            last_reply_at: null,
+            mention_ids: mentions.ids,
+            mentions_everyone: mentions.everyone,
+            mentions_here: mentions.here,
+            pinned_at: null,
+            pinned_by: null,
+            created_at: now,
+            edited_at: null,
+            deleted_at: null,
+          },
+          // What you sent yourself is read (a thread reply leaves the main timeline's position alone).
+          !root,
+        );
+        const seq = Number(message.seq);
         const attachments: AttachmentRow[] = files.map((f, position) => ({
           id: f.id,
           message_id: id,
@@ -558,16 +562,12 @@ export class ChatService {
           trx,
           attachments.map(({ created_at: _, ...a }) => a),
         );
-        await this.repo.setLastSeq(trx, channel.id, seq, now);
         let updatedRoot: MessageRow | null = null;
         if (root) {
           updatedRoot = await this.repo.bumpThread(trx, root.id, 1, now);
           // You follow a thread you reply in (again, even after unfollowing); its starter follows unless they said no.
           await this.repo.setFollow(trx, root.id, userId, true);
           await this.repo.setFollow(trx, root.id, root.author_id, true, true);
-        } else {
-          // What you sent yourself is read (a thread reply leaves the main timeline's position alone).
-          await this.repo.markRead(trx, userId, channel.id, seq);
         }
         await this.deps.outbox.write(trx as Kysely<any>, chatTopics.messageCreated, {
           messageId: message.id,
@@ -590,6 +590,11 @@ export class ChatService {
       });
     } catch (err) {
       await this.releaseFiles(files.map((f) => f.id));
+      // A resend racing the first attempt: the unique (channel, author, clientId) index let one through.
+      if (isUniqueViolation(err)) {
+        const stored = await this.repo.byClientId(channel.id, userId, i.clientId);
+        if (stored) return { message: stored, duplicate: true };
+      }
       throw err;
     }
     if (result.duplicate) {

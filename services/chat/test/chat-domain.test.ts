@@ -323,9 +323,10 @@ describe.each(modes)('chat: DMs, threads, reactions, mentions, files, pins (%s)'
       await ok(`mutation($id: ID!) { deleteMessage(id: $id) { id } }`, { id: m.id }, 'mike');
       await expect.poll(async () => (await fetch(new URL(file.url, p.url))).status).toBe(404);
     });
-    // On the wire: metadata, no links.
     const wire = live.find((f) => f.t === 'msg')!.message;
-    expect(wire.attachments[0]).toEqual({ id: doc.id, name: 'recipe.pdf', contentType: 'application/pdf', kind: 'document', bytes: pdf.length, width: null, height: null });
+    // The live frame carries the metadata and a link signed once for every subscriber.
+    expect(wire.attachments[0]).toMatchObject({ id: doc.id, name: 'recipe.pdf', contentType: 'application/pdf', kind: 'document', bytes: pdf.length, width: null, height: null, thumbUrl: null });
+    expect(wire.attachments[0].url).toMatch(new RegExp(`^/media/files/${doc.id}/original\\?exp=\\d+&sig=`));
     // In a DM the files are the DM's.
     const dm = (await ok(OPEN, { u: [ids.nina] }, 'mike')).openDirectChannel;
     const dmFile = await upload('mike', 'dm.txt', Buffer.from('just for you\n'));

@@ -42,6 +42,7 @@ const MAX_FRAME_BYTES = 64 * 1024;
 const MAX_SUBSCRIPTIONS = 200;
 const MAX_WATCHED = 500;
 const MAX_FOLLOWS = 50;
+const WRITES_PER_TURN = 500;
 const MAX_PENDING_SENDS = 100;
 const TYPING_EVERY_MS = 3_000;
 const SEND_RIGHT_TTL_MS = 30_000;
@@ -309,17 +310,47 @@ export class ChatHub {
 
   private fanOutTo(conns: Set<Connection>, frame: string) {
     if (typeof frame !== 'string' || !conns.size) return;
-    const bytes = Buffer.from(frame);
-    for (const c of conns) this.write(c, bytes);
+    this.enqueue([...conns], Buffer.from(frame));
+  }
+
+  /**
+   * Writes go out in order, at most WRITES_PER_TURN per event-loop turn: a channel with thousands of sockets does
+   * not hold up the database round trips of the next message (which hold its channel's lock) for a whole fan-out.
+   */
+  private readonly queue: { conns: Connection[]; bytes: Buffer; next: number; channelId: string | null }[] = [];
+  private draining = false;
+
+  private enqueue(conns: Connection[], bytes: Buffer, channelId: string | null = null) {
+    this.queue.push({ conns, bytes, next: 0, channelId });
+    if (!this.draining) this.drain();
+  }
+
+  private drain() {
+    this.draining = true;
+    let budget = WRITES_PER_TURN;
+    while (this.queue.length && budget > 0) {
+      const job = this.queue[0]!;
+      const end = Math.min(job.conns.length, job.next + budget);
+      for (let k = job.next; k < end; k++) {
+        const c = job.conns[k]!;
+        // Unsubscribed or revoked since the event arrived: not theirs any more.
+        if (job.channelId === null || c.subs.has(job.channelId)) this.write(c, job.bytes);
+      }
+      budget -= end - job.next;
+      job.next = end;
+      if (job.next >= job.conns.length) this.queue.shift();
+    }
+    if (this.queue.length) setImmediate(() => this.drain());
+    else this.draining = false;
   }
 
   /** One channel event to this node's subscribers: bytes made once, written to each. */
   private fanOut(channelId: string, conns: Set<Connection>, frame: string) {
     if (typeof frame !== 'string' || !conns.size) return;
-    const bytes = Buffer.from(frame);
-    for (const c of conns) this.write(c, bytes);
-    // A deleted channel's subscriptions end with it.
-    if (frame.startsWith('{"t":"channel"') && frame.includes('"change":"deleted"')) for (const c of [...conns]) this.leaveChannel(c, channelId);
+    // A deleted channel's subscriptions end with it (its last frame still goes to everyone who was there).
+    const deleted = frame.startsWith('{"t":"channel"') && frame.includes('"change":"deleted"');
+    this.enqueue([...conns], Buffer.from(frame), deleted ? null : channelId);
+    if (deleted) for (const c of [...conns]) this.leaveChannel(c, channelId);
   }
 
   /** Frames for one person's devices; a revocation also ends the subscription here. */
