@@ -223,11 +223,19 @@ export class ChatRepository {
 
   /**
    * Appends a message in one statement: takes the channel's next sequence number (the row lock is taken here and
-   * held to commit, so everything after this in the transaction is time other senders wait), inserts the message
-   * and, for the main timeline, moves the sender's read position to it. A second message with the same
+   * held to commit, so everything after this in the transaction is time other senders wait), inserts the message,
+   * for the main timeline moves the sender's read position to it, and writes its outbox event. Run on its own
+   * (autocommit), the lock is held for this one statement's execution and commit, with no client round trip. A second message with the same
    * (channel, author, clientId) fails on the unique index and rolls back, so no number is lost.
    */
-  async appendMessage(trx: ChatDb, row: Omit<MessageRow, 'seq'>, markRead: boolean): Promise<MessageRow> {
+  async appendMessage(
+    trx: ChatDb,
+    row: Omit<MessageRow, 'seq'>,
+    markRead: boolean,
+    /** Its outbox event (`Outbox.row`); the statement adds the number it took as `seq`. */
+    event: { table: string; id: string; topic: string; payload: string },
+  ): Promise<MessageRow> {
+    if (event.table !== 'chat.outbox') throw new Error(`chat writes its own outbox, not ${event.table}`);
     const { rows } = await sql<MessageRow>`
       with bumped as (
         update chat.channels set last_seq = last_seq + 1, last_activity_at = ${row.created_at} where id = ${row.channel_id}::uuid returning last_seq
@@ -243,6 +251,9 @@ export class ChatRepository {
         insert into chat.read_positions (user_id, channel_id, seq)
         select msg.author_id, msg.channel_id, msg.seq from msg where ${markRead}
         on conflict (user_id, channel_id) do update set seq = greatest(chat.read_positions.seq, excluded.seq), updated_at = now()
+      ), event as (
+        insert into chat.outbox (id, topic, payload)
+        select ${event.id}::uuid, ${event.topic}, ${event.payload}::jsonb || jsonb_build_object('seq', msg.seq) from msg
       )
       select * from msg`.execute(trx);
     const message = rows[0];

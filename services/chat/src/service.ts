@@ -505,8 +505,52 @@ export class ChatService {
     }
 
     let result: { message: MessageRow; duplicate: boolean; root: MessageRow | null; attachments: AttachmentRow[] };
+    const now = new Date();
+    const row: Omit<MessageRow, 'seq'> = {
+      id,
+      channel_id: channel.id,
+      author_id: userId,
+      client_id: i.clientId,
+      body: i.body,
+      reply_to_id: i.replyToId,
+      thread_id: root?.id ?? null,
+      reply_count: 0,
+      last_reply_at: null,
+      mention_ids: mentions.ids,
+      mentions_everyone: mentions.everyone,
+      mentions_here: mentions.here,
+      pinned_at: null,
+      pinned_by: null,
+      created_at: now,
+      edited_at: null,
+      deleted_at: null,
+    };
+    // The event's payload; the statement that takes the number adds it as `seq`.
+    const event = this.deps.outbox.row(chatTopics.messageCreated, {
+      messageId: id,
+      channelId: channel.id,
+      channelKind: channel.kind,
+      communityId: channel.community_id,
+      spaceId: channel.space_id,
+      authorId: userId,
+      replyToId: i.replyToId,
+      threadId: root?.id ?? null,
+      text: i.body,
+      mentionIds: mentions.ids,
+      everyone: mentions.everyone,
+      here: mentions.here,
+      attachmentCount: files.length,
+      createdAt: now.toISOString(),
+    });
+    // What you sent yourself is read (a thread reply leaves the main timeline's position alone).
+    const markRead = !root;
     try {
-      result = await this.repo.transaction(async (trx) => {
+      if (exempt && !root && !files.length) {
+        // The common case is one statement on its own: number, message, read position and event commit together,
+        // and the channel's row lock lasts only while the database runs it — no client round trip holds it.
+        const message = await this.repo.appendMessage(this.repo.db, row, markRead, event);
+        result = { message, duplicate: false, root: null, attachments: [] };
+      } else result = await this.repo.transaction(async (trx) => {
         if (!exempt) {
           // Slow mode needs the sender's previous message and the channel's setting under the lock.
           const locked = await this.repo.lockChannel(trx, channel.id);
@@ -515,34 +559,7 @@ export class ChatService {
           const wait = last ? Math.ceil((last.getTime() + locked.slow_mode_seconds * 1000 - Date.now()) / 1000) : 0;
           if (wait > 0) throw chatErrors.slowMode(wait);
         }
-        const now = new Date();
-        // One statement takes the number, stores the message and the sender's read position: the channel row is
-        // locked from here to commit, so the fewer round trips after it, the more senders a busy channel serves.
-        const message = await this.repo.appendMessage(
-          trx,
-          {
-            id,
-            channel_id: channel.id,
-            author_id: userId,
-            client_id: i.clientId,
-            body: i.body,
-            reply_to_id: i.replyToId,
-            thread_id: root?.id ?? null,
-            reply_count: 0,
-            last_reply_at: null,
-            mention_ids: mentions.ids,
-            mentions_everyone: mentions.everyone,
-            mentions_here: mentions.here,
-            pinned_at: null,
-            pinned_by: null,
-            created_at: now,
-            edited_at: null,
-            deleted_at: null,
-          },
-          // What you sent yourself is read (a thread reply leaves the main timeline's position alone).
-          !root,
-        );
-        const seq = Number(message.seq);
+        const message = await this.repo.appendMessage(trx, row, markRead, event);
         const attachments: AttachmentRow[] = files.map((f, position) => ({
           id: f.id,
           message_id: id,
@@ -569,23 +586,6 @@ export class ChatService {
           await this.repo.setFollow(trx, root.id, userId, true);
           await this.repo.setFollow(trx, root.id, root.author_id, true, true);
         }
-        await this.deps.outbox.write(trx as Kysely<any>, chatTopics.messageCreated, {
-          messageId: message.id,
-          channelId: channel.id,
-          channelKind: channel.kind,
-          communityId: channel.community_id,
-          spaceId: channel.space_id,
-          seq,
-          authorId: userId,
-          replyToId: i.replyToId,
-          threadId: root?.id ?? null,
-          text: i.body,
-          mentionIds: mentions.ids,
-          everyone: mentions.everyone,
-          here: mentions.here,
-          attachmentCount: files.length,
-          createdAt: message.created_at.toISOString(),
-        });
         return { message, duplicate: false, root: updatedRoot, attachments };
       });
     } catch (err) {

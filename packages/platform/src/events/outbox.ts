@@ -14,6 +14,14 @@ export class Outbox {
 
   constructor(readonly schema: string) {}
 
+  /**
+   * An event row for a statement that writes it itself (a service folding its outbox insert into the statement
+   * that makes the change, so the change and its event commit as one statement): the table, a new id and the JSON.
+   */
+  row<P>(topic: string, payload: P): { table: string; id: string; topic: string; payload: string } {
+    return { table: `${this.schema}.outbox`, id: newId(), topic, payload: JSON.stringify(payload) };
+  }
+
   async write<P>(trx: Kysely<any>, topic: string, payload: P): Promise<string> {
     const id = newId();
     await trx.insertInto(`${this.schema}.outbox`).values({ id, topic, payload: JSON.stringify(payload) }).execute();
