@@ -1,7 +1,7 @@
 /**
  * The web app's chat connection module (apps/web/src/lib/chat-socket.ts) against a scripted socket: sequence
  * gaps filled from the catch-up query, catch-up after (re)subscribing, the outbox re-sent with the same clientId
- * after a reconnect, the typing throttle, backoff bounds, and a session that ended (4001) not reconnecting. The
+ * after a reconnect, community channel lists followed again after a reconnect, the typing throttle, backoff bounds, and a session that ended (4001) not reconnecting. The
  * real server is exercised by tests/e2e/chat.browser.test.ts; this pins down the client's rules exactly.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -112,6 +112,32 @@ describe('ChatSocket', () => {
     last().receive({ t: 'ack', clientId, channelId: 'ch', id: 'm1', seq: 1, duplicate: true });
     expect(acks).toEqual([{ clientId, channelId: 'ch', id: 'm1', seq: 1 }]);
     expect(socket.outbox).toEqual([]);
+  });
+
+  it("follows a community's channel list, follows it again after a reconnect, and stops on unfollow", async () => {
+    socket.follow(['c1']);
+    socket.start();
+    last().open();
+    expect(last().framesOf('follow')).toEqual([{ t: 'follow', communityIds: ['c1'] }]);
+    socket.follow(['c1', 'c2']);
+    expect(last().framesOf('follow')).toEqual([
+      { t: 'follow', communityIds: ['c1'] },
+      { t: 'follow', communityIds: ['c2'] },
+    ]);
+    const frames: string[] = [];
+    socket.on('frame', (f) => frames.push(f.t === 'channels' ? `channels:${f.communityId}` : f.t));
+    last().receive({ t: 'channels', communityId: 'c1' });
+    expect(frames).toEqual(['channels:c1']);
+    last().close(1006);
+    await vi.advanceTimersByTimeAsync(1_000);
+    last().open();
+    expect(last().framesOf('follow')).toEqual([{ t: 'follow', communityIds: ['c1', 'c2'] }]);
+    socket.unfollow(['c2', 'unknown']);
+    expect(last().framesOf('unfollow')).toEqual([{ t: 'unfollow', communityIds: ['c2'] }]);
+    last().close(1006);
+    await vi.advanceTimersByTimeAsync(1_000);
+    last().open();
+    expect(last().framesOf('follow')).toEqual([{ t: 'follow', communityIds: ['c1'] }]);
   });
 
   it('keeps a refused send with its reason until retried (same clientId) or discarded', () => {

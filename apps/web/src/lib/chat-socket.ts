@@ -4,7 +4,8 @@
  *
  * What it keeps exact across a flaky network:
  * - it reconnects with exponential backoff and jitter (so a restarted server is not hit by every tab at once),
- *   subscribes again and re-sends the people it watches and its idle status;
+ *   subscribes again, follows its communities' channel lists again and re-sends the people it watches and its idle
+ *   status;
  * - per channel it tracks the highest sequence number held contiguously; a gap (events arrive out of order when
  *   several people send at once, and nothing arrives while disconnected) is filled with `catchUp` (the
  *   `messages(after:)` query) until the server says there is nothing more;
@@ -17,6 +18,22 @@
  * turns idle after 5 minutes without input or while the page is hidden, and an application-level ping every 20 s
  * (browsers cannot see protocol pings) notices a connection that died silently.
  */
+
+/**
+ * A file on a live message: metadata, and links signed once for everyone the frame reaches (about 15 minutes, like
+ * the API's). `kind` is lower case on the wire (`image`); a null `url` means the server did not sign it.
+ */
+export interface WireAttachment {
+  id: string;
+  name: string;
+  contentType: string;
+  kind: string;
+  bytes: number;
+  width: number | null;
+  height: number | null;
+  url: string | null;
+  thumbUrl: string | null;
+}
 
 /** A message as the socket carries it ("M" in the protocol). Fields the server adds later are optional here. */
 export interface WireMessage {
@@ -32,7 +49,7 @@ export interface WireMessage {
   editedAt: string | null;
   deleted: boolean;
   mentions?: { userIds: string[]; everyone: boolean; here: boolean };
-  attachments?: unknown[];
+  attachments?: WireAttachment[];
   replyCount?: number;
   lastReplyAt?: string | null;
   pinned?: boolean;
@@ -53,6 +70,8 @@ export type ServerFrame =
   | { t: 'thread'; channelId: string; rootId: string; replyCount: number; lastReplyAt: string | null }
   | { t: 'typing'; channelId: string; userId: string; threadId: string | null }
   | { t: 'channel'; channelId: string; change: 'updated' | 'deleted' }
+  | { t: 'channels'; communityId: string }
+  | { t: 'following'; communityId: string }
   | { t: 'revoked'; channelId: string }
   | { t: 'read'; channelId: string; seq: number }
   | { t: 'mention'; channelId: string; messageId: string; seq: number }
@@ -121,6 +140,7 @@ const GAP_WAIT_MS = 400;
 /** A send not acknowledged this long while the socket is down goes over HTTP instead. */
 const FALLBACK_AFTER_MS = 6_000;
 const MAX_SUBS_PER_FRAME = 200;
+const MAX_FOLLOWS_PER_FRAME = 50;
 
 /** Random in [base/2, base): "equal jitter", so reconnects spread out but never come back instantly. */
 export function backoffDelay(attempt: number, random = Math.random): number {
@@ -152,6 +172,8 @@ export class ChatSocket<H extends Sequenced> {
   private fallbackTimer: ReturnType<typeof setInterval> | null = null;
   private stopped = true;
   private readonly subs = new Set<string>();
+  /** Communities whose channel list the app follows (`channels` frames). */
+  private readonly follows = new Set<string>();
   private readonly tracks = new Map<string, Track>();
   private readonly outboxEntries = new Map<string, OutboxEntry>();
   private outboxSnapshot: OutboxEntry[] = [];
@@ -253,6 +275,7 @@ export class ChatSocket<H extends Sequenced> {
       this.attempt = 0;
       this.setState('open');
       this.sendSubs([...this.subs]);
+      this.sendFollows([...this.follows]);
       if (this.watched.length) this.raw({ t: 'watch', userIds: this.watched });
       this.status = this.currentStatus();
       if (this.status === 'idle') this.raw({ t: 'status', status: 'idle' });
@@ -349,6 +372,22 @@ export class ChatSocket<H extends Sequenced> {
 
   private sendSubs(ids: string[]) {
     for (let i = 0; i < ids.length; i += MAX_SUBS_PER_FRAME) this.raw({ t: 'sub', channelIds: ids.slice(i, i + MAX_SUBS_PER_FRAME) });
+  }
+
+  /** Hear when these communities' channel lists change (a `channels` frame: refetch the list). */
+  follow(communityIds: string[]): void {
+    const fresh = communityIds.filter((id) => !this.follows.has(id));
+    for (const id of fresh) this.follows.add(id);
+    if (fresh.length) this.sendFollows(fresh);
+  }
+
+  unfollow(communityIds: string[]): void {
+    const gone = communityIds.filter((id) => this.follows.delete(id));
+    if (gone.length) this.raw({ t: 'unfollow', communityIds: gone });
+  }
+
+  private sendFollows(ids: string[]) {
+    for (let i = 0; i < ids.length; i += MAX_FOLLOWS_PER_FRAME) this.raw({ t: 'follow', communityIds: ids.slice(i, i + MAX_FOLLOWS_PER_FRAME) });
   }
 
   /**

@@ -2,8 +2,8 @@
  * Chat in the web app: addresses, the message shape the UI keeps (one for history from the API, live frames from
  * the socket and the viewer's own pending sends), and the rules for grouping a timeline. Nothing here calls the API.
  */
-import type { ChannelFieldsFragment, ChatAttachmentFieldsFragment, MessageFieldsFragment, UserFieldsFragment } from '@circles/client';
-import type { OutboxEntry, WireMessage } from '@/lib/chat-socket';
+import type { ChannelFieldsFragment, ChatAttachmentFieldsFragment, FileKind, MessageFieldsFragment, UserFieldsFragment } from '@circles/client';
+import type { OutboxEntry, WireAttachment, WireMessage } from '@/lib/chat-socket';
 
 export type ChannelView = ChannelFieldsFragment;
 export type ChatUser = UserFieldsFragment;
@@ -100,14 +100,41 @@ export function fromWire(m: WireMessage, viewerId: string | null, previous?: Cha
     viewerFollowsThread: previous?.viewerFollowsThread ?? m.authorId === viewerId,
     reactions: previous?.reactions ?? [],
     mentionsViewer: m.mentions ? m.mentions.everyone || m.mentions.here || (viewerId !== null && m.mentions.userIds.includes(viewerId)) : (previous?.mentionsViewer ?? false),
-    // The wire carries files' metadata only; their signed links come from the API (useTimeline fetches the
-    // message when a frame has files), so the copy already shown keeps its links meanwhile.
-    attachments: previous?.attachments ?? [],
+    // The frame's files come with links signed for everyone it reaches; one the server left unsigned keeps the copy
+    // already shown (useTimeline then asks the API for that message).
+    attachments: wireAttachments(m.attachments, previous?.attachments),
     pinned: m.pinned ?? previous?.pinned ?? false,
     createdAt: m.createdAt,
     editedAt: m.editedAt,
     deleted: m.deleted,
   };
+}
+
+const FILE_KINDS: readonly FileKind[] = ['IMAGE', 'VIDEO', 'AUDIO', 'DOCUMENT', 'ARCHIVE', 'TEXT', 'OTHER'];
+
+/** Whether a live message has files without links (only then is the API asked for them). */
+export function needsLinks(m: Pick<WireMessage, 'attachments'>): boolean {
+  return (m.attachments ?? []).some((a) => !a.url);
+}
+
+/** A frame's files as the UI shows them: the signed links from the frame, or those of the copy already shown. */
+export function wireAttachments(list: WireAttachment[] | undefined, previous: ChatAttachmentFieldsFragment[] = []): ChatAttachmentFieldsFragment[] {
+  if (!list) return previous;
+  return list.map((a) => {
+    const known = previous.find((p) => p.id === a.id);
+    const kind = a.kind.toUpperCase() as FileKind;
+    return {
+      id: a.id,
+      name: a.name,
+      contentType: a.contentType,
+      kind: FILE_KINDS.includes(kind) ? kind : 'OTHER',
+      bytes: a.bytes,
+      width: a.width,
+      height: a.height,
+      url: a.url ?? known?.url ?? '',
+      thumbUrl: a.thumbUrl ?? (a.url ? null : (known?.thumbUrl ?? null)),
+    };
+  });
 }
 
 /** The viewer's send as shown until the server stores it. */

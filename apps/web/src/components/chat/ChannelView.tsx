@@ -1,9 +1,9 @@
 'use client';
 /**
  * An open channel (or DM): header with name and topic, the virtualized timeline (day separators, author groups,
- * older history loading above without moving what is read), the composer, and on the right either a thread or
- * the member list with presence. The channel is marked read when its newest message is on screen while the
- * window has focus.
+ * older history loading above without moving what is read), the composer, and on the right a thread, the member
+ * list with presence, or the pinned messages. A group's header also offers adding people and leaving. The channel
+ * is marked read when its newest message is on screen while the window has focus.
  */
 import { useCallback, useEffect, useId, useMemo, useRef, useState } from 'react';
 import { ChatMessageDocument, DeleteChatMessageDocument, FollowThreadDocument, MarkChannelReadDocument, UnfollowThreadDocument, type MessagePageFieldsFragment } from '@circles/client';
@@ -17,7 +17,9 @@ import { ChannelSettingsButton } from './ChannelAdmin';
 import { useChat, useUser, useWatchPresence } from './ChatProvider';
 import { useShell } from './ChatShell';
 import { Composer, type ComposerHandle } from './Composer';
+import { GroupActions } from './GroupActions';
 import { MessageItem, type MessageActions } from './MessageItem';
+import { PinnedPanel } from './PinnedPanel';
 import { PresenceDot } from './PresenceDot';
 import { useTimeline } from './useTimeline';
 import { VirtualLog, type VirtualLogHandle } from './VirtualLog';
@@ -171,7 +173,7 @@ export function ChannelView({
   members: ChatUser[];
 }) {
   const { viewer, socket, rememberUsers } = useChat();
-  const { channels, updateChannel, mode } = useShell();
+  const { channels, updateChannel, mode, hrefOf } = useShell();
   const channel = channels.find((c) => c.id === initialChannel.id) ?? initialChannel;
   const timeline = useTimeline(channel.id, null, initialPage);
   const [replyTo, setReplyTo] = useState<ChatMessage | null>(null);
@@ -179,7 +181,7 @@ export function ChannelView({
   const [deleting, setDeleting] = useState<ChatMessage | null>(null);
   const [deleteError, setDeleteError] = useState<string>();
   const [deletePending, setDeletePending] = useState(false);
-  const [side, setSide] = useState<{ kind: 'thread'; rootId: string } | { kind: 'members' } | null>(null);
+  const [side, setSide] = useState<{ kind: 'thread'; rootId: string } | { kind: 'members' } | { kind: 'pinned' } | null>(null);
   const [threadRoot, setThreadRoot] = useState<ChatMessage | null>(null);
   const [atBottom, setAtBottom] = useState(focusSeq === null);
   const log = useRef<VirtualLogHandle>(null);
@@ -257,6 +259,7 @@ export function ChannelView({
   const actions: MessageActions = {
     canReact: channel.viewerCanSend,
     canModerate: channel.kind === 'SPACE' && (channel.viewerCanPin || channel.viewerCanManage),
+    canPin: channel.viewerCanPin,
     onReply: (m) => {
       setReplyTo(m);
       composer.current?.focus();
@@ -305,10 +308,15 @@ export function ChannelView({
             {channel.slowModeSeconds > 0 ? <p className="c-chat-head__topic c-small">{t('chat.slowModeOn', { seconds: channel.slowModeSeconds })}</p> : null}
           </div>
           <div className="c-actions">
+            <Button variant="secondary" aria-pressed={side?.kind === 'pinned'} data-testid="pinned-button" onClick={(e) => (side?.kind === 'pinned' ? closeSide() : openSide({ kind: 'pinned' }, e.currentTarget))}>
+              <span aria-hidden="true">📌 </span>
+              {t('chat.pinnedButton')}
+            </Button>
             <Button variant="secondary" aria-pressed={side?.kind === 'members'} onClick={(e) => (side?.kind === 'members' ? closeSide() : openSide({ kind: 'members' }, e.currentTarget))}>
               {t('chat.members')}
             </Button>
             {channel.kind === 'SPACE' && channel.viewerCanManage && mode.kind === 'community' ? <ChannelSettingsButton channel={channel} /> : null}
+            {channel.kind === 'GROUP' ? <GroupActions channel={channel} title={title} /> : null}
           </div>
         </header>
         <div ref={logBox} className="c-chat-channel__log">
@@ -371,6 +379,8 @@ export function ChannelView({
         <ThreadPanel key={root.id} channel={channel} root={root} onClose={closeSide} limits={limits} actions={actions} headingRef={sideHeading} />
       ) : side?.kind === 'members' ? (
         <MemberPanel members={sideMembers} onClose={closeSide} headingRef={sideHeading} />
+      ) : side?.kind === 'pinned' ? (
+        <PinnedPanel channelId={channel.id} href={hrefOf(channel.id)} onClose={closeSide} headingRef={sideHeading} />
       ) : null}
       <Dialog open={deleting !== null} onClose={() => !deletePending && setDeleting(null)} title={t('chat.deleteTitle')} description={<p>{t('chat.deleteWarning')}</p>}>
         {deleteError ? <p className="c-field__error" role="alert">{deleteError}</p> : null}

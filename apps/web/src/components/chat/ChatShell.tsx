@@ -2,8 +2,10 @@
 /**
  * The chat screen's frame, Slack-like: the channel list on the left (every readable space's channels, or the
  * viewer's DMs and groups), the open channel beside it, and a banner while the connection is being restored.
- * The list stays live: it subscribes to every channel it shows, counts unread messages and mentions as they
- * arrive, follows the viewer's other devices' read positions, and refetches exact counts after a reconnect.
+ * The list stays live: it subscribes to every channel it shows, follows the community's channel list (a `channels`
+ * frame refetches it: new channels appear, deleted ones go, renames and reorders show), counts unread messages and
+ * mentions as they arrive, follows the viewer's other devices' read positions, and refetches exact counts after a
+ * reconnect. The DM list refetches a conversation on its `dm` frame (created, people added, someone left).
  */
 import Link from 'next/link';
 import { usePathname, useRouter } from 'next/navigation';
@@ -117,16 +119,21 @@ export function ChatShell({ mode, initialChannels, children }: { mode: Mode; ini
   const removeChannel = useCallback((id: string) => setChannels((all) => all.filter((c) => c.id !== id)), []);
   const addChannel = useCallback((channel: ChannelView) => setChannels((all) => (all.some((c) => c.id === channel.id) ? all : [...all, channel])), []);
 
+  // Several refetches may overlap (a burst of `channels` frames): only the latest one's answer is shown.
+  const refetchRound = useRef(0);
   const refetchAll = useCallback(async () => {
+    const round = ++refetchRound.current;
     try {
       if (mode.kind === 'community') {
         const lists = await Promise.all(mode.spaces.map((s) => browserClient.request(ChatChannelsDocument, { communityId: mode.communityId, spaceId: s.id }).then((r) => r.channels, () => null)));
+        if (round !== refetchRound.current) return;
         setChannels((all) => {
           const fresh = lists.flatMap((l, i) => l ?? all.filter((c) => c.spaceId === mode.spaces[i]!.id));
           return fresh;
         });
       } else {
         const { directChannels } = await browserClient.request(DirectChannelsDocument, { first: 100 });
+        if (round !== refetchRound.current) return;
         rememberUsers(directChannels.channels.flatMap((c) => c.members));
         setChannels(directChannels.channels);
       }
@@ -149,10 +156,22 @@ export function ChatShell({ mode, initialChannels, children }: { mode: Mode; ini
   );
 
   const ids = channels.map((c) => c.id).join(',');
+  const subscribed = useRef<string[]>([]);
   useEffect(() => {
     const list = ids ? ids.split(',') : [];
+    // Channels that left the list (deleted, hidden, left) are not listened to any more.
+    socket.unsubscribe(subscribed.current.filter((id) => !list.includes(id)));
     socket.subscribe(list);
+    subscribed.current = list;
   }, [ids, socket]);
+
+  // The community's channel list, followed while it is shown (the socket follows again after a reconnect).
+  const followedCommunity = mode.kind === 'community' ? mode.communityId : null;
+  useEffect(() => {
+    if (!followedCommunity) return;
+    socket.follow([followedCommunity]);
+    return () => socket.unfollow([followedCommunity]);
+  }, [socket, followedCommunity]);
 
   useEffect(() => {
     let wasOpen = false;
@@ -199,6 +218,9 @@ export function ChatShell({ mode, initialChannels, children }: { mode: Mode; ini
           break;
         case 'dm':
           if (mode.kind === 'direct') void refetchOne(frame.channelId);
+          break;
+        case 'channels':
+          if (mode.kind === 'community' && frame.communityId === mode.communityId) void refetchAll();
           break;
         default:
           break;

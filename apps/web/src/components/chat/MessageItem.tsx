@@ -2,10 +2,11 @@
 /**
  * One message in a timeline: author header (unless it continues the previous message's group), reply quote,
  * body (plain text: chat bodies are never HTML), files, "edited", reactions, thread summary, and its actions
- * (react, reply, reply in thread, edit, delete). Actions are real buttons, visible on hover and keyboard focus.
+ * (react, reply, reply in thread, pin, edit, delete). Actions are real buttons, visible on hover and keyboard focus.
+ * A pinned message carries a "Pinned" marker.
  */
 import { useEffect, useId, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
-import { EditChatMessageDocument, ReactToMessageDocument, UnreactToMessageDocument } from '@circles/client';
+import { EditChatMessageDocument, PinMessageDocument, ReactToMessageDocument, UnpinMessageDocument, UnreactToMessageDocument } from '@circles/client';
 import { t } from '@/i18n';
 import { browserClient } from '@/lib/browser-api';
 import type { ChatMessage } from '@/lib/chat';
@@ -20,6 +21,8 @@ export interface MessageActions {
   canReact: boolean;
   /** Moderators may delete others' messages in space channels. */
   canModerate: boolean;
+  /** Pin and unpin (Channel.viewerCanPin). */
+  canPin: boolean;
   onReply?(m: ChatMessage): void;
   onThread?(m: ChatMessage, opener: HTMLElement): void;
   onDelete(m: ChatMessage): void;
@@ -231,6 +234,17 @@ export function MessageItem({ message, grouped, actions, inThread = false }: { m
     }
   };
 
+  const togglePin = async () => {
+    if (!message.id) return;
+    setError(undefined);
+    try {
+      const result = message.pinned ? (await browserClient.request(UnpinMessageDocument, { id: message.id })).unpinMessage : (await browserClient.request(PinMessageDocument, { id: message.id })).pinMessage;
+      actions.patch(message.id, (m) => ({ ...m, pinned: result.pinned }));
+    } catch (err) {
+      setError(describeError(err).message);
+    }
+  };
+
   if (message.deleted) {
     return (
       <div className="c-chat-msg c-chat-msg--deleted" data-testid="chat-message" data-seq={message.seq ?? undefined} data-deleted="">
@@ -245,7 +259,14 @@ export function MessageItem({ message, grouped, actions, inThread = false }: { m
       data-testid="chat-message"
       data-seq={message.seq ?? undefined}
       data-pending={message.pending}
+      data-pinned={message.pinned ? '' : undefined}
     >
+      {message.pinned ? (
+        <p className="c-chat-msg__pin" data-testid="pinned-marker">
+          <span aria-hidden="true">📌 </span>
+          {t('chat.pinnedMarker')}
+        </p>
+      ) : null}
       {message.replyToId ? <ReplyQuote id={message.replyToId} actions={actions} /> : null}
       {grouped ? (
         <span className="c-visually-hidden">{name}</span>
@@ -336,6 +357,11 @@ export function MessageItem({ message, grouped, actions, inThread = false }: { m
           {actions.onThread && !inThread ? (
             <Button variant="quiet" className="c-chat-msg__action" onClick={(e) => actions.onThread!(message, e.currentTarget)}>
               {t('chat.replyInThread')}
+            </Button>
+          ) : null}
+          {actions.canPin ? (
+            <Button variant="quiet" className="c-chat-msg__action" onClick={() => void togglePin()}>
+              {message.pinned ? t('chat.unpin') : t('chat.pin')}
             </Button>
           ) : null}
           {own ? (

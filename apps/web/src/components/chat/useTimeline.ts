@@ -7,7 +7,7 @@
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { ChatMessageDocument, ChatMessagesDocument, type MessagePageFieldsFragment } from '@circles/client';
 import { browserClient } from '@/lib/browser-api';
-import { applyReaction, CHAT_PAGE, fromApi, fromOutbox, fromWire, mergeMessages, type ChatMessage } from '@/lib/chat';
+import { applyReaction, CHAT_PAGE, fromApi, fromOutbox, fromWire, mergeMessages, needsLinks, type ChatMessage } from '@/lib/chat';
 import type { OutboxEntry } from '@/lib/chat-socket';
 import { useChat } from './ChatProvider';
 
@@ -110,7 +110,7 @@ export function useTimeline(channelId: string, threadId: string | null, initial:
       }
       wasOpen = state === 'open';
     });
-    // Files on a live message: their signed links come from the API, not the socket.
+    // Files on a live message come with signed links; only a frame without them sends us to the API.
     const withLinks = (id: string) =>
       browserClient.request(ChatMessageDocument, { id }).then(
         ({ message }) => message && setStored((list) => (list.some((m) => m.id === id) ? list.map((m) => (m.id === id ? { ...fromApi(message, viewer.id), reactions: m.reactions } : m)) : list)),
@@ -123,10 +123,11 @@ export function useTimeline(channelId: string, threadId: string | null, initial:
         case 'msg':
           if (!ours(frame.message) || hasMoreAfterRef.current) return;
           setStored((list) => mergeMessages(list, [fromWire(frame.message, viewer.id, list.find((m) => m.id === frame.message.id))]));
-          if (frame.message.attachments?.length) void withLinks(frame.message.id);
+          if (needsLinks(frame.message)) void withLinks(frame.message.id);
           break;
         case 'edit':
           update(frame.message.id, (m) => fromWire(frame.message, viewer.id, m));
+          if (needsLinks(frame.message)) void withLinks(frame.message.id);
           break;
         case 'del':
           update(frame.id, (m) => ({ ...m, deleted: true, body: null, authorId: null, attachments: [], reactions: [] }));
