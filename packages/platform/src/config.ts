@@ -114,6 +114,8 @@ const schema = z.object({
   /** Presence: how often a node refreshes its people; entries live CHAT_PRESENCE_TTL_MS without a refresh. */
   chatPresenceRefreshMs: z.coerce.number().int().min(100).max(300_000).default(10_000),
   chatPresenceTtlMs: z.coerce.number().int().min(300).max(900_000).default(30_000),
+  /** Chat sockets: channel events for a socket are gathered this long and written together (0: each at once). */
+  chatFlushMs: z.coerce.number().int().min(0).max(1_000).default(40),
 });
 
 export type Config = z.output<typeof schema>;
@@ -165,6 +167,7 @@ export const envNames: Record<keyof Config, string> = {
   chatMaxBufferedBytes: 'CHAT_MAX_BUFFERED_BYTES',
   chatPresenceRefreshMs: 'CHAT_PRESENCE_REFRESH_MS',
   chatPresenceTtlMs: 'CHAT_PRESENCE_TTL_MS',
+  chatFlushMs: 'CHAT_FLUSH_MS',
 };
 
 export class ConfigError extends Error {

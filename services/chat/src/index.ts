@@ -28,6 +28,7 @@ export const chatService = defineService({
       presenceTtlMs: config.chatPresenceTtlMs,
       // Logging out closes the socket within this bound (a session lookup per open socket per interval).
       sessionCheckMs: Math.min(60_000, config.chatHeartbeatMs * 2),
+      flushMs: config.chatFlushMs,
     });
     return {
       resolvers: createChatResolvers(service),

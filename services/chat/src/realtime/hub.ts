@@ -28,6 +28,11 @@ export interface HubOptions {
   presenceTtlMs: number;
   /** How often open sockets' sessions are checked (logout closes them). */
   sessionCheckMs: number;
+  /**
+   * Channel events for a socket are gathered for up to this long and written together (one system call for all
+   * of them): the write, not the message, is what a fan-out costs. 0 writes each at once.
+   */
+  flushMs: number;
 }
 
 export const defaultHubOptions: HubOptions = {
@@ -36,6 +41,7 @@ export const defaultHubOptions: HubOptions = {
   presenceRefreshMs: 10_000,
   presenceTtlMs: 30_000,
   sessionCheckMs: 60_000,
+  flushMs: 0,
 };
 
 const MAX_FRAME_BYTES = 64 * 1024;
@@ -59,6 +65,8 @@ class Connection {
   readonly follows = new Set<string>();
   watching = new Set<string>();
   status: Exclude<PresenceStatus, 'offline'> = 'online';
+  /** Framed channel events waiting for the next flush. */
+  out: Buffer[] = [];
   /** Heartbeats since the client last showed life (a pong or any frame). */
   missed = 0;
   pendingSends = 0;
@@ -159,6 +167,8 @@ export class ChatHub {
 
   private drop(conn: Connection) {
     if (!this.conns.delete(conn)) return;
+    this.dirty.delete(conn);
+    conn.out = [];
     this.stats.connections = this.conns.size;
     for (const channelId of conn.subs.keys()) this.leaveChannel(conn, channelId);
     for (const communityId of conn.follows) this.unfollow(conn, communityId);
@@ -181,17 +191,60 @@ export class ChatHub {
   /** Writes bytes to a socket, unless it is too slow to keep up: then it is closed and will catch up by sequence. */
   private write(conn: Connection, bytes: Buffer) {
     const ws = conn.ws;
-    if (ws.readyState !== WebSocket.OPEN) return;
-    if (ws.bufferedAmount > this.opts.maxBufferedBytes) {
-      this.stats.closedTooSlow++;
-      this.deps.log.warn('chat socket too slow: closed', { userId: conn.userId, bufferedBytes: ws.bufferedAmount });
-      ws.close(closeCodes.tooSlow, 'too slow: reconnect and catch up');
-      // A peer too slow to read is too slow to finish a closing handshake.
-      setTimeout(() => ws.terminate(), 1000).unref();
-      return;
-    }
+    if (ws.readyState !== WebSocket.OPEN || this.tooSlow(conn)) return;
     this.stats.framesOut++;
     ws.send(bytes, { binary: false });
+  }
+
+  private tooSlow(conn: Connection): boolean {
+    const ws = conn.ws;
+    if (ws.bufferedAmount <= this.opts.maxBufferedBytes) return false;
+    this.stats.closedTooSlow++;
+    this.deps.log.warn('chat socket too slow: closed', { userId: conn.userId, bufferedBytes: ws.bufferedAmount });
+    conn.out = [];
+    ws.close(closeCodes.tooSlow, 'too slow: reconnect and catch up');
+    // A peer too slow to read is too slow to finish a closing handshake.
+    setTimeout(() => ws.terminate(), 1000).unref();
+    return true;
+  }
+
+  private readonly dirty = new Set<Connection>();
+  private flushTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * A channel event, already framed once for everyone (`frameText`): queued on the socket and written with the
+   * others gathered in the flush window, as one write of the socket's raw stream. Frames are whole, so they never
+   * interleave with what ws itself writes (pings, replies); `bufferedAmount` still counts them.
+   */
+  private writeFramed(conn: Connection, framed: Buffer) {
+    if (conn.ws.readyState !== WebSocket.OPEN) return;
+    if (this.opts.flushMs <= 0) return this.flushOne(conn, [framed]);
+    conn.out.push(framed);
+    this.dirty.add(conn);
+    this.flushTimer ??= setTimeout(() => this.flush(), this.opts.flushMs);
+  }
+
+  private flush() {
+    this.flushTimer = null;
+    for (const conn of this.dirty) {
+      const out = conn.out;
+      conn.out = [];
+      if (out.length && conn.ws.readyState === WebSocket.OPEN) this.flushOne(conn, out);
+    }
+    this.dirty.clear();
+  }
+
+  private flushOne(conn: Connection, frames: Buffer[]) {
+    if (this.tooSlow(conn)) return;
+    const raw = (conn.ws as unknown as { _socket?: import('node:net').Socket })._socket;
+    if (!raw || raw.destroyed) return;
+    this.stats.framesOut += frames.length;
+    if (frames.length === 1) raw.write(frames[0]!);
+    else {
+      raw.cork();
+      for (const f of frames) raw.write(f);
+      raw.uncork();
+    }
   }
 
   private async handle(conn: Connection, f: Frame) {
@@ -310,7 +363,7 @@ export class ChatHub {
 
   private fanOutTo(conns: Set<Connection>, frame: string) {
     if (typeof frame !== 'string' || !conns.size) return;
-    this.enqueue([...conns], Buffer.from(frame));
+    this.enqueue([...conns], frameText(frame));
   }
 
   /**
@@ -334,7 +387,7 @@ export class ChatHub {
       for (let k = job.next; k < end; k++) {
         const c = job.conns[k]!;
         // Unsubscribed or revoked since the event arrived: not theirs any more.
-        if (job.channelId === null || c.subs.has(job.channelId)) this.write(c, job.bytes);
+        if (job.channelId === null || c.subs.has(job.channelId)) this.writeFramed(c, job.bytes);
       }
       budget -= end - job.next;
       job.next = end;
@@ -349,7 +402,7 @@ export class ChatHub {
     if (typeof frame !== 'string' || !conns.size) return;
     // A deleted channel's subscriptions end with it (its last frame still goes to everyone who was there).
     const deleted = frame.startsWith('{"t":"channel"') && frame.includes('"change":"deleted"');
-    this.enqueue([...conns], Buffer.from(frame), deleted ? null : channelId);
+    this.enqueue([...conns], frameText(frame), deleted ? null : channelId);
     if (deleted) for (const c of [...conns]) this.leaveChannel(c, channelId);
   }
 
@@ -578,6 +631,7 @@ export class ChatHub {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
     const users = [...this.byUser.keys()];
     for (const c of [...this.conns]) {
       c.ws.close(closeCodes.goingAway, 'server shutting down');
@@ -587,6 +641,19 @@ export class ChatHub {
     for (const s of this.globalSubs) await (await s)().catch(() => {});
     this.wss.close();
   }
+}
+
+/** A server-to-client WebSocket text frame (final, unmasked) around a JSON string: built once per event. */
+export function frameText(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const n = payload.length;
+  const header = n < 126 ? Buffer.from([0x81, n]) : n < 65_536 ? Buffer.from([0x81, 126, n >> 8, n & 0xff]) : Buffer.alloc(10);
+  if (n >= 65_536) {
+    header[0] = 0x81;
+    header[1] = 127;
+    header.writeBigUInt64BE(BigInt(n), 2);
+  }
+  return Buffer.concat([header, payload]);
 }
 
 /** A list of ids from a frame: strings only, de-duplicated, lower-cased, at most 500. */
