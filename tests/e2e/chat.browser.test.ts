@@ -9,6 +9,10 @@
  * - a link to a message (?m=<seq>); a long history is virtualized and older pages load above without a jump;
  * - a DM: A starts one with B from the member search, B finds it in Messages, answers and sends a file;
  * - an admin creates a channel, sets topic and slow mode (a refused send shows why), deletes it by its name;
+ * - the channel list is live: a channel the admin creates, renames or deletes changes the other person's open list;
+ * - a moderator pins a message: the other person sees it in the Pinned panel (focus in and back out) and follows
+ *   its link to the message;
+ * - a group: created with two others, a fourth person added, one leaves (everyone's views follow live);
  * - axe finds no serious or critical violation on the chat page (members, thread panel) or on a DM.
  *
  * Needs Chromium (`apt-get install -y chromium`) and builds the web app first if it has no production build.
@@ -30,6 +34,7 @@ describe.runIf(browserTestsRun)('chat in the browser', () => {
   let ana: Person;
   let ben: Person;
   let communityId: string;
+  let publicCenter: string;
   let general: string;
   let random: string;
   const slug = 'night-owls';
@@ -66,6 +71,7 @@ describe.runIf(browserTestsRun)('chat in the browser', () => {
       { input: { name: 'Night Owls', slug, description: 'Up late.', joinPolicy: 'OPEN' } },
     );
     communityId = createCommunity.id;
+    publicCenter = createCommunity.publicCenter.id;
     const create = async (name: string, topic: string) =>
       (await gql<{ createChannel: { id: string } }>(ana.page, 'mutation($input: CreateChannelInput!) { createChannel(input: $input) { id } }', { input: { communityId, spaceId: createCommunity.publicCenter.id, name, topic } })).createChannel.id;
     general = await create('general', 'Anything goes');
@@ -354,7 +360,7 @@ describe.runIf(browserTestsRun)('chat in the browser', () => {
     await ana.page.waitForURL((u) => /\/chat\/[0-9a-f-]{36}$/.test(u.pathname) && !u.pathname.endsWith(general));
     expect(await ana.page.getByRole('heading', { level: 1 }).textContent()).toBe('#late-night');
     const id = ana.page.url().split('/').pop()!;
-    // Ben's list learns of it on his next visit; the channel's settings change live for him once he is in it.
+    // Ben opens it; its settings change live for him while he is in it.
     await openChat(ben, `/c/${slug}/chat/${id}`);
 
     await ana.page.getByRole('button', { name: 'Channel settings' }).click();
@@ -389,5 +395,130 @@ describe.runIf(browserTestsRun)('chat in the browser', () => {
     // Ben, who was in it, is taken out and the channel leaves his list.
     await expect.poll(() => channelLink(ben.page, id).count()).toBe(0);
     await ben.page.waitForURL(`**/c/${slug}/chat/${general}`);
+  });
+  it("a channel the admin creates, renames or deletes changes the other person's open list, without a reload", async () => {
+    await openChat(ana, `/c/${slug}/chat/${general}`);
+    await openChat(ben, `/c/${slug}/chat/${general}`);
+    // Ben's page follows the community's channel list once the server confirms it.
+    await expect.poll(() => ben.page.getByTestId('chat').getAttribute('data-following')).toBe('true');
+    await ben.page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
+
+    const { createChannel } = await gql<{ createChannel: { id: string } }>(ana.page, 'mutation($input: CreateChannelInput!) { createChannel(input: $input) { id } }', { input: { communityId, spaceId: publicCenter, name: 'announcements' } });
+    const link = channelLink(ben.page, createChannel.id);
+    await expect.poll(() => link.count()).toBe(1);
+    expect(await link.textContent()).toContain('announcements');
+    // And it is live: Ana's message there counts as unread for Ben.
+    await gql(ana.page, 'mutation($input: SendMessageInput!) { sendMessage(input: $input) { message { seq } } }', { input: { channelId: createChannel.id, clientId: `news-${Date.now()}`, body: 'Welcome to announcements' } });
+    await expect.poll(() => link.getByTestId('unread-badge').count()).toBe(1);
+
+    await gql(ana.page, 'mutation($id: ID!, $input: UpdateChannelInput!) { updateChannel(id: $id, input: $input) { id } }', { id: createChannel.id, input: { name: 'news' } });
+    await expect.poll(() => link.textContent()).toContain('news');
+    await gql(ana.page, 'mutation($id: ID!, $name: String!) { deleteChannel(id: $id, confirmName: $name) }', { id: createChannel.id, name: 'news' });
+    await expect.poll(() => link.count()).toBe(0);
+    expect(await ben.page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
+  });
+
+  it('a pinned message shows in the other person\'s Pinned panel, live, and links to its place', async () => {
+    await openChat(ana, `/c/${slug}/chat/${general}`);
+    await openChat(ben, `/c/${slug}/chat/${general}`);
+    // Ben opens the Pinned panel: focus moves into it.
+    const pinnedButton = ben.page.getByTestId('pinned-button');
+    await pinnedButton.click();
+    const panel = ben.page.getByTestId('pinned-panel');
+    await expect.poll(() => ben.page.evaluate(() => document.activeElement?.textContent)).toBe('Pinned messages');
+    await expect.poll(() => panel.getByText('No pinned messages yet.').count()).toBe(1);
+
+    const anaBox = composerOf(ana.page);
+    await anaBox.fill('House rules: be kind');
+    await anaBox.press('Enter');
+    const onAna = messageIn(ana.page, 'House rules: be kind');
+    await expect.poll(() => onAna.getAttribute('data-seq')).toMatch(/^\d+$/);
+    const seq = await onAna.getAttribute('data-seq');
+    // Members may not pin in a space; Ana (the owner) may.
+    await expect.poll(() => messageIn(ben.page, 'House rules: be kind').count()).toBe(1);
+    expect(await messageIn(ben.page, 'House rules: be kind').getByRole('button', { name: 'Pin', exact: true }).count()).toBe(0);
+    await onAna.hover();
+    await onAna.getByRole('button', { name: 'Pin', exact: true }).click();
+    await expect.poll(() => onAna.getByTestId('pinned-marker').count()).toBe(1);
+
+    // Ben sees it in the open panel and marked in the timeline, without a reload.
+    const item = panel.getByTestId('pinned-item').filter({ hasText: 'House rules: be kind' });
+    await expect.poll(() => item.count()).toBe(1);
+    expect(await item.textContent()).toContain('Pinned by Ana Lopez');
+    await expect.poll(() => messageIn(ben.page, 'House rules: be kind').getByTestId('pinned-marker').count()).toBe(1);
+    expect(await axeViolations(ben.page)).toEqual([]);
+
+    // Closing returns focus to the button; reopened, its link goes to the message's place in the channel.
+    await ben.page.getByRole('button', { name: 'Close the pinned messages' }).click();
+    await expect.poll(() => ben.page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('pinned-button');
+    await pinnedButton.click();
+    await item.getByRole('link', { name: 'Go to the message from Ana Lopez' }).click();
+    await ben.page.waitForURL((u) => u.pathname === `/c/${slug}/chat/${general}` && u.searchParams.get('m') === seq);
+    await expect.poll(() => ben.page.locator('.c-chat-focus').getByTestId('chat-message').getAttribute('data-seq')).toBe(seq);
+
+    // Unpinned: the marker goes for Ben too.
+    await onAna.hover();
+    await onAna.getByRole('button', { name: 'Unpin', exact: true }).click();
+    await expect.poll(() => messageIn(ben.page, 'House rules: be kind').getByTestId('pinned-marker').count()).toBe(0);
+  });
+
+  it('a group: created with two others, a fourth person added, one leaves', async () => {
+    const cleo = await person('cleo', 'Cleo Diaz');
+    const dan = await person('dan', 'Dan Brown');
+    for (const who of [cleo, dan]) await gql(who.page, 'mutation($id: ID!) { joinCommunity(id: $id) { id } }', { id: communityId });
+    // Ben has his Messages open: the new group appears in his list live.
+    await openChat(ben, '/messages');
+
+    await openChat(ana, '/messages');
+    const find = async (name: string) => {
+      await ana.page.getByRole('textbox', { name: /^Find people/ }).fill(name.split(' ')[0]!);
+      await ana.page.getByRole('button', { name: 'Search' }).click();
+      await ana.page.getByRole('button', { name: `Add ${name}` }).click();
+    };
+    await find('Ben Okri');
+    await find('Cleo Diaz');
+    await ana.page.getByRole('button', { name: 'Start conversation' }).click();
+    await ana.page.waitForURL(/\/messages\/[0-9a-f-]{36}$/);
+    const groupId = ana.page.url().split('/').pop()!;
+    // A group without a name is titled by the others' names (those who joined together, in no set order).
+    const title = async (page: Page) => ((await page.getByRole('heading', { level: 1 }).textContent()) ?? '').split(', ').sort().join(', ');
+    expect(await title(ana.page)).toBe('Ben Okri, Cleo Diaz');
+    await expect.poll(() => ana.page.getByTestId('chat-connection').getAttribute('data-state')).toBe('open');
+
+    const benLink = channelLink(ben.page, groupId);
+    await expect.poll(() => benLink.count()).toBe(1);
+    for (const name of ['Ana Lopez', 'Cleo Diaz']) expect(await benLink.textContent()).toContain(name);
+    await benLink.click();
+    await ben.page.waitForURL(`**/messages/${groupId}`);
+
+    // Ana adds Dan; focus goes into the dialog and back to the button.
+    const addButton = ana.page.getByRole('button', { name: 'Add people' });
+    await addButton.click();
+    const dialog = ana.page.getByRole('dialog', { name: /^Add people to / });
+    expect(await dialog.textContent()).toContain('7 more can join this one');
+    await dialog.getByRole('textbox', { name: /^Find people/ }).fill('Dan');
+    await dialog.getByRole('button', { name: 'Search' }).click();
+    await dialog.getByRole('button', { name: 'Add Dan Brown' }).click();
+    await dialog.getByRole('button', { name: 'Add to the conversation' }).click();
+    await expect.poll(() => title(ana.page)).toBe('Ben Okri, Cleo Diaz, Dan Brown');
+    expect(await dialog.count()).toBe(0);
+    await expect.poll(() => ana.page.evaluate(() => document.activeElement?.textContent)).toBe('Add people');
+    // Ben's open conversation shows Dan without a reload; Dan finds it in his Messages.
+    await expect.poll(() => title(ben.page)).toBe('Ana Lopez, Cleo Diaz, Dan Brown');
+    await openChat(dan, '/messages');
+    for (const name of ['Ana Lopez', 'Ben Okri', 'Cleo Diaz']) expect(await channelLink(dan.page, groupId).textContent()).toContain(name);
+
+    // Ben leaves (confirmed): he is back at Messages without it, and the others see him gone.
+    await ben.page.getByRole('button', { name: 'Leave conversation' }).click();
+    const leave = ben.page.getByRole('dialog', { name: /^Leave .*\?$/ });
+    expect(await axeViolations(ben.page)).toEqual([]);
+    await leave.getByRole('button', { name: 'Leave', exact: true }).click();
+    await ben.page.waitForURL((u) => u.pathname === '/messages');
+    await expect.poll(() => channelLink(ben.page, groupId).count()).toBe(0);
+    await expect.poll(() => title(ana.page)).toBe('Cleo Diaz, Dan Brown');
+    await expect.poll(() => channelLink(dan.page, groupId).textContent()).not.toContain('Ben Okri');
+    for (const name of ['Ana Lopez', 'Cleo Diaz']) expect(await channelLink(dan.page, groupId).textContent()).toContain(name);
+    await cleo.context.close();
+    await dan.context.close();
   });
 });

@@ -3,7 +3,7 @@
  * the socket and the viewer's own pending sends), and the rules for grouping a timeline. Nothing here calls the API.
  */
 import type { ChannelFieldsFragment, ChatAttachmentFieldsFragment, FileKind, MessageFieldsFragment, UserFieldsFragment } from '@circles/client';
-import type { OutboxEntry, WireAttachment, WireMessage } from '@/lib/chat-socket';
+import type { OutboxEntry, WireAttachment, WireMessage } from './chat-socket.ts';
 
 export type ChannelView = ChannelFieldsFragment;
 export type ChatUser = UserFieldsFragment;

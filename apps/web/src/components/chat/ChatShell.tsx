@@ -167,10 +167,19 @@ export function ChatShell({ mode, initialChannels, children }: { mode: Mode; ini
 
   // The community's channel list, followed while it is shown (the socket follows again after a reconnect).
   const followedCommunity = mode.kind === 'community' ? mode.communityId : null;
+  // Whether the server confirmed it (`following`); lost with the connection until it confirms again.
+  const [following, setFollowing] = useState(false);
   useEffect(() => {
     if (!followedCommunity) return;
+    const offState = socket.on('state', (state) => state !== 'open' && setFollowing(false));
+    const offFrame = socket.on('frame', (frame) => frame.t === 'following' && frame.communityId === followedCommunity && setFollowing(true));
     socket.follow([followedCommunity]);
-    return () => socket.unfollow([followedCommunity]);
+    return () => {
+      offState();
+      offFrame();
+      socket.unfollow([followedCommunity]);
+      setFollowing(false);
+    };
   }, [socket, followedCommunity]);
 
   useEffect(() => {
@@ -236,7 +245,7 @@ export function ChatShell({ mode, initialChannels, children }: { mode: Mode; ini
 
   return (
     <ShellContext.Provider value={shell}>
-      <div className="c-chat" data-testid="chat">
+      <div className="c-chat" data-testid="chat" data-following={mode.kind === 'community' ? String(following) : undefined}>
         <ConnectionBanner />
         <div className="c-chat__body">
           <nav className="c-chat-nav" aria-label={mode.kind === 'community' ? t('chat.channelsOf', { name: mode.communityName }) : t('chat.directMessages')}>
