@@ -415,21 +415,21 @@ describe.each(modes)('community service (%s)', (mode) => {
     const api = p.host.apis!.community;
     const access = (userId: string | null, spaceId: string) => api.spaceAccess({ userId, communityId: c.id, spaceId });
     const center = c.publicCenter.id;
-    expect(await access(null, center)).toEqual({ kind: 'public_center', readable: true, public: true });
-    expect(await access(ids.nina!, shown)).toEqual({ kind: 'circle', readable: false, public: false }); // a teaser, not the content
-    expect(await access(ids.mike!, shown)).toEqual({ kind: 'circle', readable: false, public: false });
+    expect(await access(null, center)).toEqual({ kind: 'public_center', readable: true, public: true, member: false });
+    expect(await access(ids.nina!, shown)).toEqual({ kind: 'circle', readable: false, public: false, member: false }); // a teaser, not the content
+    expect(await access(ids.mike!, shown)).toEqual({ kind: 'circle', readable: false, public: false, member: true });
     expect(await access(ids.mike!, hidden)).toBeNull();
     expect(await access(null, hidden)).toBeNull();
-    expect(await access(ids.olga!, hidden)).toEqual({ kind: 'circle', readable: true, public: false });
+    expect(await access(ids.olga!, hidden)).toEqual({ kind: 'circle', readable: true, public: false, member: true });
     await p.gql(`mutation($s: ID!, $u: ID!) { addCircleMember(circleId: $s, userId: $u) { role } }`, { s: hidden, u: ids.mike }, { token: tokens.olga });
-    expect(await access(ids.mike!, hidden)).toEqual({ kind: 'circle', readable: true, public: false });
+    expect(await access(ids.mike!, hidden)).toEqual({ kind: 'circle', readable: true, public: false, member: true });
     // Another community's id with this space: nothing.
     const other = (await p.gql(CREATE, { input: { name: 'Elsewhere', slug: 'elsewhere-readers' } }, { token: tokens.nina })).data.createCommunity;
     expect(await api.spaceAccess({ userId: ids.olga!, communityId: other.id, spaceId: center })).toBeNull();
     // Going private reaches cached anonymous answers at once.
     await p.gql(`mutation($id: ID!) { updateCommunity(id: $id, input: { visibility: PRIVATE }) { id } }`, { id: c.id }, { token: tokens.olga });
     expect(await access(null, center)).toBeNull();
-    expect(await access(ids.mike!, center)).toEqual({ kind: 'public_center', readable: true, public: false });
+    expect(await access(ids.mike!, center)).toEqual({ kind: 'public_center', readable: true, public: false, member: true });
     await p.gql(`mutation($c: ID!, $u: ID!) { banMember(communityId: $c, userId: $u) { reason } }`, { c: c.id, u: ids.mike }, { token: tokens.olga });
     expect(await access(ids.mike!, center)).toBeNull();
     expect(await access(ids.mike!, hidden)).toBeNull();
