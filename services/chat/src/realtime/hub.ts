@@ -224,8 +224,18 @@ export class ChatHub {
     this.flushTimer ??= setTimeout(() => this.flush(), this.opts.flushMs);
   }
 
+  private deferred = 0;
+
   private flush() {
     this.flushTimer = null;
+    // Behind on a fan-out (more events than this node writes in a window): keep gathering, up to 4 windows, so
+    // each socket's write carries several events instead of one — the writes are what a saturated node spends on.
+    if (this.queue.length && this.deferred < 4) {
+      this.deferred++;
+      this.flushTimer = setTimeout(() => this.flush(), this.opts.flushMs);
+      return;
+    }
+    this.deferred = 0;
     for (const conn of this.dirty) {
       const out = conn.out;
       conn.out = [];
