@@ -6,3 +6,4 @@ export * from './processes.ts';
 export * from './browser.ts';
 export * from './s3.ts';
 export * from './chat.ts';
+export * from './stripe-fake.ts';
