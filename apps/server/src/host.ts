@@ -289,7 +289,7 @@ function edgeRoutes(subgraphs: { name: string; http: ServiceInstance['http'] }[]
         forward: async (request, signed) => {
           const target = new URL(request.url);
           const headers = new Headers({ [IDENTITY_HEADER]: signed });
-          for (const h of ['content-type', 'content-length', 'if-none-match', 'range']) {
+          for (const h of ['content-type', 'content-length', 'if-none-match', 'range', 'stripe-signature']) {
             const v = request.headers.get(h);
             if (v) headers.set(h, v);
           }

@@ -10,6 +10,7 @@ export const serviceRegistry: Record<ServiceName, () => Promise<ServiceDefinitio
   media: async () => (await import('@circles/media')).mediaService,
   posts: async () => (await import('@circles/posts')).postsService,
   chat: async () => (await import('@circles/chat')).chatService,
+  payments: async () => (await import('@circles/payments')).paymentsService,
 };
 
 export async function loadServices(names: readonly ServiceName[]): Promise<ServiceDefinition[]> {

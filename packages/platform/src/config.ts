@@ -6,7 +6,7 @@ import { z } from 'zod';
  * One typed configuration for every process. Sources, later wins: defaults, the JSON file named by
  * CIRCLES_CONFIG_FILE, environment variables. A bad value stops start-up with a message naming the variable.
  */
-export const serviceNames = ['auth', 'community', 'media', 'posts', 'chat'] as const;
+export const serviceNames = ['auth', 'community', 'media', 'posts', 'chat', 'payments'] as const;
 export type ServiceName = (typeof serviceNames)[number];
 export const roleNames = ['gateway', 'web', ...serviceNames] as const;
 export type RoleName = (typeof roleNames)[number];
@@ -116,6 +116,20 @@ const schema = z.object({
   chatPresenceTtlMs: z.coerce.number().int().min(300).max(900_000).default(30_000),
   /** Chat sockets: channel events for a socket are gathered this long and written together (0: each at once). */
   chatFlushMs: z.coerce.number().int().min(0).max(1_000).default(40),
+  /** Payments: Stripe's secret key. Without it the built-in test-payments provider runs (no real money). */
+  stripeSecretKey: z.string().regex(/^(sk|rk)_(test|live)_\w+$/, 'expected a Stripe secret key (sk_test_..., sk_live_... or a restricted rk_ key)').optional(),
+  /** Payments: the signing secret of the Stripe webhook endpoint (/payments/webhooks/stripe). */
+  stripeWebhookSecret: z.string().regex(/^whsec_\w+$/, 'expected a webhook signing secret (whsec_...)').optional(),
+  /** Payments: where Stripe's API is (tests point it at a local server that speaks the protocol). */
+  stripeApiBase: z.url().default('https://api.stripe.com'),
+  /** Payments: the Stripe API version every call pins (the object shapes the adapter reads). */
+  stripeApiVersion: z.string().regex(/^\d{4}-\d{2}-\d{2}(\.\w+)?$/, 'expected a Stripe API version like 2025-03-31.basil').default('2025-03-31.basil'),
+  /** Payments: the platform's share of every charge, in percent (0 for none), kept through Connect application fees. */
+  paymentsPlatformFeePercent: z.coerce.number().min(0).max(50).default(5),
+  /** Payments: days a subscription whose renewal failed keeps access while the provider retries. */
+  paymentsGraceDays: z.coerce.number().int().min(0).max(60).default(3),
+  /** Payments: the version of the terms buyers accept at checkout (shown in dispute evidence). */
+  paymentsTermsVersion: z.string().min(1).max(100).default('1'),
 });
 
 export type Config = z.output<typeof schema>;
@@ -168,6 +182,13 @@ export const envNames: Record<keyof Config, string> = {
   chatPresenceRefreshMs: 'CHAT_PRESENCE_REFRESH_MS',
   chatPresenceTtlMs: 'CHAT_PRESENCE_TTL_MS',
   chatFlushMs: 'CHAT_FLUSH_MS',
+  stripeSecretKey: 'STRIPE_SECRET_KEY',
+  stripeWebhookSecret: 'STRIPE_WEBHOOK_SECRET',
+  stripeApiBase: 'STRIPE_API_BASE',
+  stripeApiVersion: 'STRIPE_API_VERSION',
+  paymentsPlatformFeePercent: 'PAYMENTS_PLATFORM_FEE_PERCENT',
+  paymentsGraceDays: 'PAYMENTS_GRACE_DAYS',
+  paymentsTermsVersion: 'PAYMENTS_TERMS_VERSION',
 };
 
 export class ConfigError extends Error {
@@ -211,6 +232,9 @@ export function loadConfig(
   }
   if (config.chatPresenceTtlMs < 2 * config.chatPresenceRefreshMs) {
     throw new ConfigError('Invalid configuration:\n  CHAT_PRESENCE_TTL_MS: must be at least twice CHAT_PRESENCE_REFRESH_MS (or people flicker offline between refreshes)');
+  }
+  if (config.stripeSecretKey && !config.stripeWebhookSecret) {
+    throw new ConfigError('Invalid configuration:\n  STRIPE_WEBHOOK_SECRET: required with STRIPE_SECRET_KEY (webhooks are how payments learn what happened)');
   }
   const runsServices = config.roles.some((r) => (serviceNames as readonly string[]).includes(r));
   if (isDistributed(config) && (runsServices || config.roles.includes('gateway'))) {

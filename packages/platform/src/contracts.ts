@@ -27,6 +27,21 @@ export interface CommunityApi {
    * may open a direct conversation with whom. Not cached: asked only when a conversation is opened or joined.
    */
   sharesCommunity(input: { userId: string; otherUserIds: string[] }): Promise<string[]>;
+  /**
+   * A community's basics for services that act for its owner (payments): owner, address, visibility and every
+   * circle with its access, hidden ones included. Null when it does not exist. Not cached.
+   */
+  describeCommunity(input: { communityId: string }): Promise<CommunityInfo | null>;
+}
+
+export interface CommunityInfo {
+  id: string;
+  slug: string;
+  name: string;
+  ownerId: string;
+  visibility: 'listed' | 'unlisted' | 'private';
+  archived: boolean;
+  circles: { id: string; name: string; access: 'open' | 'approval' | 'invite' | 'paid'; hidden: boolean }[];
 }
 
 export interface ReadableSpace {
@@ -104,7 +119,7 @@ export const apiNames: ApiName[] = ['community', 'media'];
  * Plain HTTP routes a service serves beside its subgraph (uploads and downloads do not fit GraphQL). The gateway
  * owns the edge for them as for /graphql — session, CSRF, a signed identity — and forwards by path prefix.
  */
-export const serviceRoutes: Partial<Record<ApiName, string>> = { media: '/media/' };
+export const serviceRoutes: Partial<Record<ApiName | 'payments', string>> = { media: '/media/', payments: '/payments/' };
 
 /** WebSocket endpoints services serve (`ServiceInstance.upgrade`), behind the gateway's session and Origin checks. */
 export const serviceSockets: Partial<Record<'chat', string>> = { chat: '/chat/socket' };
@@ -146,6 +161,9 @@ export function cachedCommunityApi(api: CommunityApi, cache: Cache): CommunityAp
     },
     sharesCommunity(input) {
       return api.sharesCommunity(input);
+    },
+    describeCommunity(input) {
+      return api.describeCommunity(input);
     },
   };
 }

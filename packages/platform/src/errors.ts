@@ -12,7 +12,11 @@ export type ErrorCode =
   | 'INVALID_CREDENTIALS'
   | 'INVALID_TOKEN'
   | 'WEAK_PASSWORD'
-  | 'EMAIL_NOT_VERIFIED';
+  | 'EMAIL_NOT_VERIFIED'
+  // The request was fine but the system is not in a state to do it (a creator without payouts set up).
+  | 'FAILED_PRECONDITION'
+  // A third party (the payment provider) could not be reached; nothing was done.
+  | 'UNAVAILABLE';
 
 export class DomainError extends Error {
   override readonly name = 'DomainError';

@@ -51,7 +51,8 @@ export interface ServiceDeps {
 }
 
 export type Resolvers = GraphQLResolverMap<RequestContext>;
-export type ServiceEventHandler = (event: EventEnvelope, trx: Kysely<any>) => Promise<void>;
+/** Runs inside the transaction that records the event as applied; may return work to run after commit. */
+export type ServiceEventHandler = (event: EventEnvelope, trx: Kysely<any>) => Promise<void | (() => Promise<void>)>;
 
 export interface ServiceInstance {
   resolvers: Resolvers;

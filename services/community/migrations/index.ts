@@ -174,4 +174,27 @@ export const migrations: Migrations = {
       await sql`alter table community.join_requests add column questions jsonb not null default '[]'`.execute(db);
     },
   },
+  '0008_paid_access': {
+    async up(db) {
+      // Access granted by another service (payments: a subscription or purchase) as a source -> circles set. A
+      // circle membership exists while an admin added the person (manual) or any grant names that circle.
+      await sql`alter table community.circle_members add column manual boolean not null default true`.execute(db);
+      await sql`create table community.access_grants (
+        source text not null,
+        space_id uuid not null references community.spaces(id) on delete cascade,
+        community_id uuid not null references community.communities(id) on delete cascade,
+        user_id uuid not null,
+        granted_at timestamptz not null default now(),
+        primary key (source, space_id)
+      )`.execute(db);
+      await sql`create index access_grants_member on community.access_grants (community_id, user_id)`.execute(db);
+      // The newest version applied per source: an older state arriving late is ignored.
+      await sql`create table community.grant_sources (
+        source text primary key,
+        community_id uuid not null,
+        user_id uuid not null,
+        version bigint not null
+      )`.execute(db);
+    },
+  },
 };

@@ -22,6 +22,10 @@ export const communityErrors = {
   requestPending: () => new DomainError('CONFLICT', 'Your request to join is already waiting for a decision.'),
   requestDecided: () => new DomainError('CONFLICT', 'That request was already decided.'),
   answersMissing: (n: number) => new DomainError('BAD_USER_INPUT', `Answer all ${n} question${n === 1 ? '' : 's'}.`, { field: 'answers' }),
+  paidCircle: () => new DomainError('FORBIDDEN', 'This circle is paid: choose a tier to subscribe and join.'),
+  paidAccessLeave: () => new DomainError('CONFLICT', 'Your subscription gives you this circle: cancel it in My subscriptions (you keep access until the end of the period).'),
+  paidAccessRemove: () =>
+    new DomainError('CONFLICT', 'This person pays for this circle. Refund or cancel their subscription on the community revenue page to end their access.'),
   circleClosed: () => new DomainError('FORBIDDEN', 'This circle is not open: a host or admin adds members.'),
   cannotGrant: () => new DomainError('FORBIDDEN', 'You cannot hand out a permission you do not have.'),
   roleNameTaken: () => new DomainError('CONFLICT', 'A role with that name exists.', { field: 'name' }),

@@ -4,7 +4,7 @@ import { parse } from 'graphql';
 import { migrations } from '../migrations/index.ts';
 import type { CommunityDb } from './repo.ts';
 import { createCommunityResolvers } from './resolvers.ts';
-import { CommunityService, type ModerationEvent } from './service.ts';
+import { CommunityService, type EntitlementsChanged, type ModerationEvent } from './service.ts';
 
 export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 
@@ -22,6 +22,7 @@ export const communityService = defineService({
         spaceAccess: ({ userId, communityId, spaceId }: { userId: string | null; communityId: string; spaceId: string }) => service.spaceAccess(userId, communityId, spaceId),
         readableSpaces: ({ userId, communityId }: { userId: string | null; communityId: string }) => service.readableSpaces(userId, communityId),
         sharesCommunity: ({ userId, otherUserIds }: { userId: string; otherUserIds: string[] }) => service.sharesCommunity(userId, otherUserIds),
+        describeCommunity: ({ communityId }: { communityId: string }) => service.describe(communityId),
       } satisfies CommunityApi,
       eventHandlers: {
         // The member directory searches names from auth's public profiles, kept here as a projection.
@@ -29,6 +30,8 @@ export const communityService = defineService({
         'posts.post_removed': (event, trx) => service.auditModeration(trx as CommunityDb, 'post.remove', event.payload as ModerationEvent),
         'posts.post_restored': (event, trx) => service.auditModeration(trx as CommunityDb, 'post.restore', event.payload as ModerationEvent),
         'posts.comment_removed': (event, trx) => service.auditModeration(trx as CommunityDb, 'comment.remove', event.payload as ModerationEvent),
+        // Paid access: what payments says a subscription or purchase grants now.
+        'payments.entitlements_changed': (event, trx) => service.applyEntitlements(trx as CommunityDb, event.payload as EntitlementsChanged),
         'auth.user.registered': (event, trx) => service.applyProfile(trx as CommunityDb, event.payload as { userId: string; handle: string; displayName: string }),
       },
     };

@@ -40,7 +40,9 @@ export interface CommunityTables {
     created_by: string | null;
     created_at: Generated<Date>;
   };
-  'community.circle_members': { space_id: string; user_id: string; role: 'host' | 'member'; added_at: Generated<Date> };
+  'community.circle_members': { space_id: string; user_id: string; role: 'host' | 'member'; added_at: Generated<Date>; manual: Generated<boolean> };
+  'community.access_grants': { source: string; space_id: string; community_id: string; user_id: string; granted_at: Generated<Date> };
+  'community.grant_sources': { source: string; community_id: string; user_id: string; version: string | number };
   'community.members': { community_id: string; user_id: string; role: Role; joined_at: Generated<Date>; timed_out_until: Date | null; timeout_reason: string | null };
   'community.roles': { id: string; community_id: string; name: string; permissions: string[]; created_at: Generated<Date> };
   'community.member_roles': { community_id: string; user_id: string; role_id: string };
@@ -179,7 +181,65 @@ export class CommunityRepository {
   /** Inserts the membership unless it exists; true when the user was not a member before. */
   async addMember(trx: CommunityDb, communityId: string, userId: string, role: Role): Promise<boolean> {
     const r = await trx.insertInto('community.members').values({ community_id: communityId, user_id: userId, role, timed_out_until: null, timeout_reason: null }).onConflict((oc) => oc.columns(['community_id', 'user_id']).doNothing()).returning('user_id').execute();
+    // Someone who still pays for circles here (and left or was removed meanwhile) is back in them on rejoining.
+    if (r.length) await this.materializeGrants(trx, communityId, userId);
     return r.length > 0;
+  }
+
+  /** Circle memberships for every granted circle of this member that they are not yet in. Returns the circles added. */
+  async materializeGrants(trx: CommunityDb, communityId: string, userId: string, spaceIds?: string[]): Promise<string[]> {
+    const { rows } = await sql<{ space_id: string }>`
+      insert into community.circle_members (space_id, user_id, role, manual)
+      select distinct g.space_id, g.user_id, 'member', false from community.access_grants g
+      where g.community_id = ${communityId}::uuid and g.user_id = ${userId}::uuid
+        ${spaceIds ? sql`and g.space_id = any(${spaceIds}::uuid[])` : sql``}
+        and exists (select 1 from community.members m where m.community_id = g.community_id and m.user_id = g.user_id)
+      on conflict (space_id, user_id) do nothing
+      returning space_id`.execute(trx);
+    return rows.map((r) => r.space_id);
+  }
+
+  /** Takes a newer version of a grant source; false when this version (or a newer one) was applied already. */
+  async acceptGrantVersion(trx: CommunityDb, source: string, communityId: string, userId: string, version: number): Promise<boolean> {
+    const { rows } = await sql<{ source: string }>`
+      insert into community.grant_sources (source, community_id, user_id, version) values (${source}, ${communityId}::uuid, ${userId}::uuid, ${version})
+      on conflict (source) do update set version = excluded.version where community.grant_sources.version < excluded.version
+      returning source`.execute(trx);
+    return rows.length > 0;
+  }
+
+  async grantedSpaces(trx: CommunityDb, source: string): Promise<string[]> {
+    return (await trx.selectFrom('community.access_grants').select('space_id').where('source', '=', source).execute()).map((r) => r.space_id);
+  }
+
+  async addGrants(trx: CommunityDb, source: string, communityId: string, userId: string, spaceIds: string[]): Promise<void> {
+    if (!spaceIds.length) return;
+    await trx
+      .insertInto('community.access_grants')
+      .values(spaceIds.map((space_id) => ({ source, space_id, community_id: communityId, user_id: userId })))
+      .onConflict((oc) => oc.columns(['source', 'space_id']).doNothing())
+      .execute();
+  }
+
+  /** Drops a source's grants for these circles; returns the circles the person is no longer in as a result. */
+  async dropGrants(trx: CommunityDb, source: string, userId: string, spaceIds: string[]): Promise<string[]> {
+    if (!spaceIds.length) return [];
+    await trx.deleteFrom('community.access_grants').where('source', '=', source).where('space_id', 'in', spaceIds).execute();
+    const { rows } = await sql<{ space_id: string }>`
+      delete from community.circle_members cm
+      where cm.user_id = ${userId}::uuid and cm.space_id = any(${spaceIds}::uuid[]) and not cm.manual
+        and not exists (select 1 from community.access_grants g where g.space_id = cm.space_id and g.user_id = cm.user_id)
+      returning cm.space_id`.execute(trx);
+    return rows.map((r) => r.space_id);
+  }
+
+  /** Whether anything besides an admin grants this person this circle (a subscription, a purchase). */
+  async hasGrant(spaceId: string, userId: string, trx: CommunityDb = this.db): Promise<boolean> {
+    return !!(await trx.selectFrom('community.access_grants').select('source').where('space_id', '=', spaceId).where('user_id', '=', userId).executeTakeFirst());
+  }
+
+  async grantedUsers(spaceId: string): Promise<Set<string>> {
+    return new Set((await this.db.selectFrom('community.access_grants').select('user_id').where('space_id', '=', spaceId).execute()).map((r) => r.user_id));
   }
 
   async removeMember(trx: CommunityDb, communityId: string, userId: string): Promise<boolean> {
@@ -413,8 +473,8 @@ export class CommunityRepository {
   async addCircleMember(trx: CommunityDb, spaceId: string, userId: string, role: 'host' | 'member') {
     return trx
       .insertInto('community.circle_members')
-      .values({ space_id: spaceId, user_id: userId, role })
-      .onConflict((oc) => oc.columns(['space_id', 'user_id']).doUpdateSet({ role }))
+      .values({ space_id: spaceId, user_id: userId, role, manual: true })
+      .onConflict((oc) => oc.columns(['space_id', 'user_id']).doUpdateSet({ role, manual: true }))
       .returningAll()
       .executeTakeFirstOrThrow();
   }

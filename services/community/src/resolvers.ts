@@ -68,7 +68,13 @@ const toSpace = (s: { id: string; kind: string; name: string; description: strin
   hidden: s.hidden,
   communityId: s.community_id,
 });
-const toCircleMember = (m: { user_id: string; role: string; added_at: Date }) => ({ user: { id: m.user_id }, role: upper(m.role), addedAt: m.added_at });
+const toCircleMember = (m: { user_id: string; role: string; added_at: Date; manual?: boolean; paid?: boolean }) => ({
+  user: { id: m.user_id },
+  role: upper(m.role),
+  addedAt: m.added_at,
+  addedByAdmin: m.manual ?? true,
+  paid: m.paid ?? false,
+});
 
 export function createCommunityResolvers(svc: CommunityService): Resolvers {
   const community = async (c: CommunityRow | null) => (c ? toCommunity(c) : null);

@@ -1,4 +1,4 @@
-import { badInput, type Identity, invalidateCommunityPermissions, type SpaceAccess, type ReadableSpace, isUniqueViolation, newId, newSecretToken, type ServiceDeps, unauthenticated } from '@circles/platform';
+import { badInput, type CommunityInfo, type Identity, invalidateCommunityPermissions, type SpaceAccess, type ReadableSpace, isUniqueViolation, newId, newSecretToken, type ServiceDeps, unauthenticated } from '@circles/platform';
 import type { Kysely } from 'kysely';
 import { verifyChain } from './audit.ts';
 import { communityErrors } from './errors.ts';
@@ -15,6 +15,15 @@ export interface ModerationEvent {
   moderatorId: string;
   reason?: string;
   ip?: string | null;
+}
+
+/** `payments.entitlements_changed`: the circles one subscription or purchase grants now (empty: none). */
+export interface EntitlementsChanged {
+  source: string;
+  communityId: string;
+  userId: string;
+  circleIds: string[];
+  version: number;
 }
 
 export const communityTopics = {
@@ -152,6 +161,23 @@ export class CommunityService {
     if (!uuid.test(userId)) return [];
     const others = [...new Set(otherUserIds.filter((id) => uuid.test(id)).map((id) => id.toLowerCase()))].filter((id) => id !== userId.toLowerCase());
     return this.repo.sharingACommunity(userId, others);
+  }
+
+  /** Basics for services acting for a community's owner (payments): owner, address and every circle's access. */
+  async describe(communityId: string): Promise<CommunityInfo | null> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(communityId)) return null;
+    const community = await this.repo.byId(communityId);
+    if (!community) return null;
+    const circles = await this.repo.circles(communityId);
+    return {
+      id: community.id,
+      slug: community.slug,
+      name: community.name,
+      ownerId: community.owner_id,
+      visibility: community.visibility as CommunityInfo['visibility'],
+      archived: community.archived_at !== null,
+      circles: circles.map((c) => ({ id: c.id, name: c.name, access: c.access as CommunityInfo['circles'][number]['access'], hidden: c.hidden })),
+    };
   }
 
   /** The permissions the viewer has in a community, or in one of its spaces (for clients to show the right controls). */
@@ -388,6 +414,7 @@ export class CommunityService {
     if (!circle) throw communityErrors.notFound();
     if (!(await this.repo.role(circle.community_id, userId))) throw communityErrors.notAllowed();
     if (await this.repo.circleRoleOf(spaceId, userId)) return circle; // already in: nothing to do, as with joinCommunity
+    if (circle.access === 'paid') throw communityErrors.paidCircle();
     if (circle.access !== 'open') throw communityErrors.circleClosed();
     await this.addToCircle(circle.community_id, spaceId, userId, 'member', null, identity);
     return circle;
@@ -397,6 +424,7 @@ export class CommunityService {
     const userId = this.requireUser(identity);
     const space = await this.repo.space(spaceId);
     if (!space || space.kind !== 'circle') return false;
+    if (await this.repo.hasGrant(spaceId, userId)) throw communityErrors.paidAccessLeave();
     const left = await this.repo.transaction(async (trx) => {
       if (!(await this.repo.removeCircleMember(trx, spaceId, userId))) return false;
       await this.deps.outbox.write(trx as Kysely<any>, communityTopics.circleMemberRemoved, { communityId: space.community_id, circleId: spaceId, userId });
@@ -431,6 +459,7 @@ export class CommunityService {
     const actor = await this.requireCircleManager(spaceId, identity);
     const { circle, userId } = actor;
     await this.requireReachable(circle, actor, targetId);
+    if (await this.repo.hasGrant(spaceId, targetId)) throw communityErrors.paidAccessRemove();
     const removed = await this.repo.transaction(async (trx) => {
       if (!(await this.repo.removeCircleMember(trx, spaceId, targetId))) return false;
       await this.repo.appendAudit(trx, { communityId: circle.community_id, actorId: userId, action: 'circle.member.remove', targetType: 'user', targetId, before: { circleId: spaceId }, after: null, ip: identity.ip });
@@ -445,7 +474,8 @@ export class CommunityService {
     const circle = await this.circle(spaceId, identity);
     if (!circle) throw communityErrors.notFound();
     if (!identity.userId || !(await this.repo.role(circle.community_id, identity.userId))) throw communityErrors.notAllowed();
-    return this.repo.circleMembers(spaceId);
+    const [rows, paid] = await Promise.all([this.repo.circleMembers(spaceId), this.repo.grantedUsers(spaceId)]);
+    return rows.map((r) => ({ ...r, paid: paid.has(r.user_id) }));
   }
 
   async create(raw: unknown, identity: Identity): Promise<CommunityRow> {
@@ -868,6 +898,29 @@ export class CommunityService {
       after: { spaceId: p.spaceId, authorId: p.authorId, postId: p.postId, ...(p.reason ? { reason: p.reason } : {}) },
       ip: p.ip ?? null,
     });
+  }
+
+  /**
+   * Access another service grants (payments: a subscription or purchase), as the whole set of circles one source
+   * grants now. Versions make it safe in any order: an older state arriving late is ignored. Admin grants
+   * (manual memberships) are untouched; a membership goes when neither an admin nor any source grants it.
+   */
+  async applyEntitlements(trx: CommunityDb, p: EntitlementsChanged): Promise<() => Promise<void>> {
+    const nothing = async () => {};
+    if (!(await this.repo.acceptGrantVersion(trx, p.source, p.communityId, p.userId, p.version))) return nothing;
+    const circles = new Set(
+      (await trx.selectFrom('community.spaces').select('id').where('community_id', '=', p.communityId).where('kind', '=', 'circle').execute()).map((r) => r.id),
+    );
+    const wanted = [...new Set(p.circleIds)].filter((id) => circles.has(id));
+    const current = await this.repo.grantedSpaces(trx, p.source);
+    const left = await this.repo.dropGrants(trx, p.source, p.userId, current.filter((id) => !wanted.includes(id)));
+    const added = wanted.filter((id) => !current.includes(id));
+    await this.repo.addGrants(trx, p.source, p.communityId, p.userId, added);
+    const joined = added.length ? await this.repo.materializeGrants(trx, p.communityId, p.userId, added) : [];
+    for (const circleId of left) await this.deps.outbox.write(trx as Kysely<any>, communityTopics.circleMemberRemoved, { communityId: p.communityId, circleId, userId: p.userId, via: 'payment' });
+    for (const circleId of joined) await this.deps.outbox.write(trx as Kysely<any>, communityTopics.circleMemberAdded, { communityId: p.communityId, circleId, userId: p.userId, role: 'member', via: 'payment' });
+    if (!left.length && !joined.length) return nothing;
+    return () => this.changed(p.communityId, p.userId);
   }
 
   async applyProfile(trx: CommunityDb, payload: { userId: string; handle: string; displayName: string }) {

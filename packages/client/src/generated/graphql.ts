@@ -67,7 +67,7 @@ export type CircleAccess =
   | 'APPROVAL'
   /** Hosts or admins add members. */
   | 'INVITE'
-  /** Paid tiers arrive later; until then an admin grants access. */
+  /** Members subscribe to one of its tiers (or buy it once); hosts and admins may also add people (comped). */
   | 'PAID';
 
 export type CircleRole =

@@ -79,9 +79,10 @@ export function applyOnce(
   db: Kysely<any>,
   schema: string,
   consumer: string,
-  handler: (event: EventEnvelope, trx: Kysely<any>) => Promise<void>,
+  handler: (event: EventEnvelope, trx: Kysely<any>) => Promise<void | AfterCommit>,
 ): (event: EventEnvelope) => Promise<void> {
   return async (event) => {
+    let after: AfterCommit | undefined;
     await db.transaction().execute(async (trx) => {
       const inserted = await trx
         .insertInto(`${schema}.inbox`)
@@ -89,7 +90,12 @@ export function applyOnce(
         .onConflict((oc) => oc.columns(['consumer', 'event_id']).doNothing())
         .returning('event_id')
         .execute();
-      if (inserted.length) await handler(event, trx);
+      if (inserted.length) after = (await handler(event, trx)) ?? undefined;
     });
+    // What must follow the commit (dropping cached answers the change made stale) runs once it is visible.
+    if (after) await after();
   };
 }
+
+/** A handler may return this to run once its transaction committed (e.g. invalidating caches). */
+export type AfterCommit = () => Promise<void>;

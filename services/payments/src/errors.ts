@@ -1,0 +1,30 @@
+import { DomainError } from '@circles/platform';
+
+export const paymentsErrors = {
+  notFound: (what = 'No such tier.') => new DomainError('NOT_FOUND', what),
+  notAllowed: () => new DomainError('FORBIDDEN', 'Only the community owner and admins manage payments.'),
+  ownerOnly: () => new DomainError('FORBIDDEN', "Only the community's owner manages payouts."),
+  notMember: () => new DomainError('FORBIDDEN', 'Join the community first, then choose a tier.'),
+  notPaidCircle: (name: string) =>
+    new DomainError('BAD_USER_INPUT', `"${name}" is not a paid circle: set its access to Paid first.`, { field: 'circleIds' }),
+  unknownCircle: () => new DomainError('BAD_USER_INPUT', 'Choose circles of this community.', { field: 'circleIds' }),
+  noPrice: () => new DomainError('BAD_USER_INPUT', 'Give at least one price: monthly, yearly or one-time.', { field: 'monthlyAmount' }),
+  intervalNotSold: () => new DomainError('BAD_USER_INPUT', 'This tier is not sold at that interval.', { field: 'interval' }),
+  archived: () => new DomainError('BAD_USER_INPUT', 'This tier is no longer on sale.'),
+  communityArchived: () => new DomainError('BAD_USER_INPUT', 'This community is archived: nothing is on sale.'),
+  alreadySubscribed: () => new DomainError('CONFLICT', 'You already have this tier: manage it in My subscriptions.'),
+  payoutsNotReady: () => new DomainError('FAILED_PRECONDITION', 'This community cannot take payments yet: its owner has not finished setting up payouts.'),
+  promoInvalid: () => new DomainError('BAD_USER_INPUT', 'That promotion code is not valid for this tier.', { field: 'promoCode' }),
+  promoTaken: () => new DomainError('CONFLICT', 'A promotion code with that name exists in this community.', { field: 'code' }),
+  notYours: () => new DomainError('NOT_FOUND', 'No such subscription.'),
+  notActive: () => new DomainError('BAD_USER_INPUT', 'This subscription has ended.'),
+  oneTime: () => new DomainError('BAD_USER_INPUT', 'A one-time purchase does not renew, so there is nothing to cancel.'),
+  otherCommunity: () => new DomainError('BAD_USER_INPUT', 'Choose a tier of the same community.', { field: 'tierId' }),
+  noCustomer: () => new DomainError('BAD_USER_INPUT', 'You have no billing account yet: subscribe to something first.'),
+  badReturnPath: () => new DomainError('BAD_USER_INPUT', 'Return to a path on this site, starting with /.', { field: 'returnPath' }),
+  testOnly: () => new DomainError('FAILED_PRECONDITION', 'Test payments are off: this instance takes real payments through Stripe.'),
+  disputeClosed: () => new DomainError('BAD_USER_INPUT', 'This dispute no longer takes evidence.'),
+  nothingToRefund: () => new DomainError('BAD_USER_INPUT', 'There is no charge to refund on this subscription.'),
+  provider: (message: string) => new DomainError('BAD_USER_INPUT', message),
+  providerUnavailable: () => new DomainError('UNAVAILABLE', 'The payment provider could not be reached. Nothing was charged; try again shortly.'),
+};
