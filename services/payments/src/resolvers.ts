@@ -155,7 +155,7 @@ export function createPaymentsResolvers(svc: PaymentsService): Resolvers {
       completeTestCheckout: (_: unknown, { input }: { input: Parameters<PaymentsService['completeTestCheckout']>[0] }, ctx: RequestContext) => svc.completeTestCheckout(input, ctx.identity),
       testPortalCancel: (_: unknown, a: { portalId: string; subscriptionId: string; cancel: boolean }, ctx: RequestContext) => svc.testPortalCancel(a.portalId, a.subscriptionId, a.cancel, ctx.identity),
       testPortalUpdateCard: (_: unknown, a: { portalId: string; cardNumber: string }, ctx: RequestContext) => svc.testPortalUpdateCard(a.portalId, a.cardNumber, ctx.identity),
-      completeTestOnboarding: (_: unknown, a: { communityId: string }, ctx: RequestContext) => svc.completeTestOnboarding(a.communityId, ctx.identity),
+      completeTestOnboarding: (_: unknown, a: { accountId: string }, ctx: RequestContext) => svc.completeTestOnboarding(a.accountId, ctx.identity),
       advanceTestClock: (_: unknown, a: { communityId: string; seconds: number }, ctx: RequestContext) => svc.advanceTestClock(a.communityId, a.seconds, ctx.identity),
       simulateTestDispute: (_: unknown, a: { subscriptionId: string }, ctx: RequestContext) => svc.simulateTestDispute(a.subscriptionId, ctx.identity),
       simulateTestDisputeOutcome: (_: unknown, a: { disputeId: string; won: boolean }, ctx: RequestContext) => svc.simulateTestDisputeOutcome(a.disputeId, a.won, ctx.identity),
