@@ -744,9 +744,10 @@ export class PaymentsService {
     return test.describeCheckout(checkout.provider_session_id);
   }
 
+  /** The buyer's own checkout, by our id or by the provider session id the checkout page's address carries. */
   private async ownCheckout(checkoutId: string, identity: Identity): Promise<CheckoutRow | null> {
     const userId = this.user(identity);
-    const checkout = /^[0-9a-f-]{36}$/i.test(checkoutId) ? await this.repo.checkout(checkoutId) : undefined;
+    const checkout = /^[0-9a-f-]{36}$/i.test(checkoutId) ? await this.repo.checkout(checkoutId) : checkoutId.length <= 200 ? await this.repo.checkoutBySession(checkoutId) : undefined;
     return checkout && checkout.user_id === userId ? checkout : null;
   }
 
