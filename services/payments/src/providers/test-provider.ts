@@ -1442,7 +1442,12 @@ export class TestPaymentsProvider implements PaymentProvider {
       }
       const price = await this.must(ctx.trx, 'price', session.internal.priceId);
       let promo: Stored<'promotion_code'> | null = null;
-      const typed = input.promotionCode?.trim();
+      let typed = input.promotionCode?.trim();
+      if (typed && session.internal.presetPromotionCodeId) {
+        // The page may send back the code it showed as applied.
+        const preset = await this.load(ctx.trx, 'promotion_code', session.internal.presetPromotionCodeId);
+        if (preset && preset.data.code.toLowerCase() === typed.toLowerCase()) typed = undefined;
+      }
       if (typed) {
         if (!s.allow_promotion_codes) throw new ProviderError('This checkout does not accept promotion codes.', 400, 'promotion_code_invalid');
         promo = await this.findActivePromotionCode(ctx, typed);
@@ -2481,17 +2486,20 @@ export class TestPaymentsProvider implements PaymentProvider {
     return this.run(async (ctx) => {
       const customerId = await this.portalCustomer(ctx, portalSessionId);
       if (decline) throw decline;
+      // Lock order as everywhere else: subscriptions (by id), then their customer.
+      const live = (await this.list(ctx.trx, 'subscription', { customer: customerId }))
+        .filter((sub) => sub.data.status !== 'canceled' && sub.data.status !== 'incomplete_expired')
+        .sort((a, b) => (a.id < b.id ? -1 : 1));
+      const subscriptions: Stored<'subscription'>[] = [];
+      for (const sub of live) subscriptions.push(await this.must(ctx.trx, 'subscription', sub.id, true));
       const customer = await this.must(ctx.trx, 'customer', customerId, true);
       customer.internal.card = card;
       customer.data.invoice_settings.default_payment_method = card.paymentMethod;
       await this.save(ctx, customer);
-      if (!card.failsLater) {
-        for (const sub of await this.list(ctx.trx, 'subscription', { customer: customerId })) {
-          if (sub.data.status !== 'past_due' && sub.data.status !== 'unpaid') continue;
-          const locked = await this.must(ctx.trx, 'subscription', sub.id, true);
-          locked.data.default_payment_method = card.paymentMethod;
-          await this.retryLatestInvoice(ctx, locked);
-        }
+      for (const sub of subscriptions) {
+        sub.data.default_payment_method = card.paymentMethod;
+        if (!card.failsLater && (sub.data.status === 'past_due' || sub.data.status === 'unpaid')) await this.retryLatestInvoice(ctx, sub);
+        else await this.save(ctx, sub);
       }
       return { brand: card.brand, last4: card.last4 };
     });
