@@ -70,7 +70,7 @@ export function createPaymentsResolvers(svc: PaymentsService): Resolvers {
         return s ? toSubscription(s) : null;
       },
     },
-    Subscription: {
+    TierSubscription: {
       id: ({ __row: s }: { __row: SubscriptionRow }) => s.id,
       tier: async ({ __row: s }: { __row: SubscriptionRow }) => svc.repo.tier(s.tier_id),
       communityId: ({ __row: s }: { __row: SubscriptionRow }) => s.community_id,
