@@ -132,7 +132,7 @@ export class ProviderEventProcessor {
       }
       case event.type === 'charge.succeeded' || event.type === 'charge.refunded' || event.type === 'charge.updated': {
         const charge = await this.provider.retrieveCharge(idOf(o.id)!);
-        const owner = await this.ownerOfCharge(charge);
+        const owner = await this.ownerOfCharge(charge, false);
         if (!owner) return nothing;
         return async (trx) => {
           const row = await owner(trx);
@@ -142,7 +142,7 @@ export class ProviderEventProcessor {
       case event.type.startsWith('charge.dispute.'): {
         const dispute = await this.provider.retrieveDispute(idOf(o.id)!);
         const charge = await this.provider.retrieveCharge(dispute.chargeId);
-        const owner = await this.ownerOfCharge(charge);
+        const owner = await this.ownerOfCharge(charge, true);
         if (!owner) return nothing;
         return async (trx) => {
           const row = await owner(trx);
@@ -247,7 +247,7 @@ export class ProviderEventProcessor {
    * that created its payment. Returns a lookup to run inside the transaction (creating the row if its own event
    * has not arrived yet), or null when the charge is not ours.
    */
-  private async ownerOfCharge(charge: ProviderCharge): Promise<((trx: PaymentsDb) => Promise<SubscriptionRow | null>) | null> {
+  private async ownerOfCharge(charge: ProviderCharge, waitIfUnknown: boolean): Promise<((trx: PaymentsDb) => Promise<SubscriptionRow | null>) | null> {
     if (charge.invoiceId) {
       const invoice = await this.provider.retrieveInvoice(charge.invoiceId);
       if (invoice.subscriptionId) {
@@ -266,9 +266,9 @@ export class ProviderEventProcessor {
       if (session?.metadata.circles_checkout) {
         return (await repo.lockSubscriptionByPaymentIntent(trx, charge.paymentIntentId!)) ?? (session.paymentStatus === 'paid' ? this.purchase(trx, session) : null);
       }
-      // A renewal's charge (newer API versions no longer name its invoice) is ours when its customer is: it is
-      // attributed once the invoice's own event has recorded it, so wait for that.
-      if (charge.customerId && (await repo.isOurCustomer(trx, charge.customerId))) throw new Error(`charge ${charge.id} waits for its invoice to be recorded`);
+      // A renewal's charge (newer API versions no longer name its invoice) is recorded by its invoice's event, which
+      // re-reads the charge (refunds included). A dispute on one of our customers' charges waits for that record.
+      if (waitIfUnknown && charge.customerId && (await repo.isOurCustomer(trx, charge.customerId))) throw new Error(`charge ${charge.id} waits for its invoice to be recorded`);
       return null;
     };
   }

@@ -27,7 +27,11 @@ export const paymentsService = defineService({
     const service = new PaymentsService(deps, provider, test);
     processor = new ProviderEventProcessor(service, provider, deps.log);
     processor.start();
-    const sweep = setInterval(() => void service.sweepGrace().catch((err) => deps.log.error('grace sweep failed', { err })), 60_000);
+    const sweep = setInterval(() => {
+      void service.sweepGrace().catch((err) => deps.log.error('grace sweep failed', { err }));
+      // The test provider's clock also moves with real time: renewals, retries and payouts come due by themselves.
+      void test?.runDueTransitions().catch((err) => deps.log.error('test payments transitions failed', { err }));
+    }, 60_000);
     sweep.unref();
     deps.log.info(provider.kind === 'test' ? 'payments: built-in TEST provider (no real money; set STRIPE_SECRET_KEY for Stripe)' : 'payments: Stripe');
     return {

@@ -1,0 +1,226 @@
+import { codeOf, distributedServicesAvailable, modes, startTestPlatform, type TestPlatform } from '@circles/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * Paid circles end to end through the API with the built-in test provider (the embedded default: no Stripe keys),
+ * in both modes. Stripe's own protocol is covered by stripe-adapter.test.ts and webhooks.test.ts.
+ */
+const canRunDistributed = await distributedServicesAvailable();
+const pw = 'violet-kettle-sunrise-42';
+const DAY = 86_400;
+
+const SUB_FIELDS = `id status entitled cancelAtPeriodEnd currentPeriodEnd suspendedReason interval price { amount currency active } tier { id name }`;
+
+describe.each(modes)('paid circles with the test provider (%s)', (mode) => {
+  let p: TestPlatform;
+  const run = mode === 'embedded' || canRunDistributed;
+  const tokens: Record<string, string> = {};
+  const ids: Record<string, string> = {};
+  let community: string;
+  let circle: string;
+  let openCircle: string;
+  let tier: string;
+  let subscription: string;
+
+  const as = (who: string | null) => (who ? { token: tokens[who] } : {});
+  const ok = async (query: string, vars: Record<string, unknown>, who: string | null) => {
+    const r = await p.gql(query, vars, as(who));
+    expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
+    return r.data;
+  };
+  const inCircle = async (who: string) => (await ok(`query($id: ID!) { circle(id: $id) { viewerIsMember } }`, { id: circle }, who)).circle?.viewerIsMember;
+  const mine = async (who: string) => (await ok(`{ mySubscriptions { ${SUB_FIELDS} } }`, {}, who)).mySubscriptions;
+  const checkout = async (who: string, interval = 'MONTH', card = '4242424242424242') => {
+    const start = await ok(`mutation($t: ID!, $i: BillingInterval!) { startCheckout(tierId: $t, interval: $i) { url checkoutId } }`, { t: tier, i: interval }, who);
+    const sessionId = new URL(start.startCheckout.url).pathname.split('/').pop();
+    const page = await ok(`query($id: ID!) { testCheckout(id: $id) { amount currency interval requireTerms productName } }`, { id: sessionId }, who);
+    expect(page.testCheckout).toMatchObject({ requireTerms: true, productName: 'Insiders' });
+    return p.gql(`mutation($i: TestCheckoutInput!) { completeTestCheckout(input: $i) }`, { i: { checkoutId: sessionId, cardNumber: card, acceptTerms: true } }, as(who));
+  };
+
+  beforeAll(async () => {
+    if (!run) return;
+    p = await startTestPlatform(mode);
+    for (const who of ['owner', 'mia', 'otto', 'zed']) {
+      const r = await p.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { token account { id } } }`, {
+        input: { email: `${who}@pay.example`, password: pw, handle: `p_${who}`, displayName: who, delivery: 'BEARER' },
+      });
+      tokens[who] = r.data.signUp.token;
+      ids[who] = r.data.signUp.account.id;
+    }
+    community = (await ok(`mutation { createCommunity(input: { name: "Paid club", slug: "paid-club" }) { id } }`, {}, 'owner')).createCommunity.id;
+    circle = (await ok(`mutation($c: ID!) { createCircle(communityId: $c, input: { name: "Inner", access: PAID }) { id } }`, { c: community }, 'owner')).createCircle.id;
+    openCircle = (await ok(`mutation($c: ID!) { createCircle(communityId: $c, input: { name: "Lobby", access: OPEN }) { id } }`, { c: community }, 'owner')).createCircle.id;
+    for (const who of ['mia', 'otto']) await ok(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: community }, who);
+  });
+  afterAll(async () => {
+    await p?.stop();
+  });
+
+  it.runIf(run)('says it is in test mode', async () => {
+    expect((await ok(`{ paymentsInfo { provider testMode platformFeePercent gracePeriodDays } }`, {}, null)).paymentsInfo).toEqual({ provider: 'TEST', testMode: true, platformFeePercent: 5, gracePeriodDays: 3 });
+  });
+
+  it.runIf(run)('owners define tiers; bad input is refused with the field named; others may not', async () => {
+    const create = (who: string, input: Record<string, unknown>) =>
+      p.gql(`mutation($c: ID!, $i: TierInput!) { createTier(communityId: $c, input: $i) { id name benefits trialDays circles { id } prices { interval amount currency active } } }`, { c: community, i: input }, as(who));
+    const base = { name: 'Insiders', description: 'The inner circle', benefits: ['Weekly call', 'Archive'], circleIds: [circle], currency: 'USD', monthlyAmount: 900, yearlyAmount: 9000 };
+    expect(codeOf(await create('mia', base))).toBe('FORBIDDEN');
+    const notPaid = await create('owner', { ...base, circleIds: [openCircle] });
+    expect(notPaid.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'circleIds' } });
+    expect(notPaid.errors?.[0]?.message).toContain('Lobby');
+    expect((await create('owner', { ...base, monthlyAmount: null, yearlyAmount: null })).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
+    expect((await create('owner', { ...base, currency: 'dollars' })).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'currency' });
+    expect((await create('owner', { ...base, monthlyAmount: -5 })).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'monthlyAmount' });
+    expect((await create('owner', { ...base, name: '' })).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'name' });
+    const made = await create('owner', base);
+    expect(made.errors).toBeUndefined();
+    tier = made.data.createTier.id;
+    expect(made.data.createTier).toMatchObject({ name: 'Insiders', benefits: ['Weekly call', 'Archive'], trialDays: 0, circles: [{ id: circle }] });
+    expect(made.data.createTier.prices).toEqual(
+      expect.arrayContaining([
+        { interval: 'MONTH', amount: 900, currency: 'usd', active: true },
+        { interval: 'YEAR', amount: 9000, currency: 'usd', active: true },
+      ]),
+    );
+    // Anyone who can see the circle sees what it costs (the page is public for listed communities).
+    const seen = await ok(`query($id: ID!) { circle(id: $id) { tiers { name prices { interval amount } } } }`, { id: circle }, 'mia');
+    expect(seen.circle.tiers).toHaveLength(1);
+  });
+
+  it.runIf(run)('no sales before the owner finishes payouts onboarding; members only', async () => {
+    const start = (who: string) => p.gql(`mutation($t: ID!) { startCheckout(tierId: $t, interval: MONTH) { url } }`, { t: tier }, as(who));
+    expect(codeOf(await start('mia'))).toBe('FAILED_PRECONDITION');
+    expect(codeOf(await p.gql(`mutation($c: ID!) { startPayoutOnboarding(communityId: $c) }`, { c: community }, as('mia')))).toBe('FORBIDDEN');
+    const link = (await ok(`mutation($c: ID!) { startPayoutOnboarding(communityId: $c) }`, { c: community }, 'owner')).startPayoutOnboarding as string;
+    const accountId = /\/billing\/test-onboarding\/([^/?]+)/.exec(link)![1]!;
+    expect(codeOf(await p.gql(`mutation($a: ID!) { completeTestOnboarding(accountId: $a) }`, { a: accountId }, as('mia')))).toBe('FORBIDDEN');
+    await ok(`mutation($a: ID!) { completeTestOnboarding(accountId: $a) }`, { a: accountId }, 'owner');
+    const account = (await ok(`query($c: ID!) { payoutAccount(communityId: $c) { exists chargesEnabled payoutsEnabled requirementsDue } }`, { c: community }, 'owner')).payoutAccount;
+    expect(account).toEqual({ exists: true, chargesEnabled: true, payoutsEnabled: true, requirementsDue: [] });
+    // zed is not a member of the community.
+    expect(codeOf(await start('zed'))).toBe('FORBIDDEN');
+    expect(codeOf(await p.gql(`mutation($t: ID!) { startCheckout(tierId: $t, interval: ONCE) { url } }`, { t: tier }, as('mia')))).toBe('BAD_USER_INPUT');
+  });
+
+  it.runIf(run)('paying opens the circle; a second checkout is refused; the paid member cannot be removed like a comped one', async () => {
+    const declined = await checkout('mia', 'MONTH', '4000000000000002');
+    expect(declined.errors?.[0]?.message).toMatch(/declined/i);
+    expect(await inCircle('mia')).toBe(false);
+    const paid = await checkout('mia');
+    expect(paid.errors).toBeUndefined();
+    expect(paid.data.completeTestCheckout).toContain(`/circles/${circle}?checkout=success`);
+    await expect.poll(() => inCircle('mia')).toBe(true);
+    const [sub] = await mine('mia');
+    subscription = sub.id;
+    expect(sub).toMatchObject({ status: 'ACTIVE', entitled: true, cancelAtPeriodEnd: false, interval: 'MONTH', price: { amount: 900, currency: 'usd' } });
+    expect(codeOf(await p.gql(`mutation($t: ID!) { startCheckout(tierId: $t, interval: YEAR) { url } }`, { t: tier }, as('mia')))).toBe('CONFLICT');
+    // Paid access is not an admin's to take away one member at a time, nor the member's to drop without cancelling.
+    expect(codeOf(await p.gql(`mutation($c: ID!, $u: ID!) { removeCircleMember(circleId: $c, userId: $u) }`, { c: circle, u: ids.mia }, as('owner')))).toBe('CONFLICT');
+    expect(codeOf(await p.gql(`mutation($c: ID!) { leaveCircle(id: $c) }`, { c: circle }, as('mia')))).toBe('CONFLICT');
+    // Comped access coexists: an admin adds otto without payment.
+    await ok(`mutation($c: ID!, $u: ID!) { addCircleMember(circleId: $c, userId: $u) { role } }`, { c: circle, u: ids.otto }, 'owner');
+    const members = (await ok(`query($c: ID!) { circleMembers(circleId: $c) { user { id } paid addedByAdmin } }`, { c: circle }, 'owner')).circleMembers;
+    expect(members).toEqual(
+      expect.arrayContaining([
+        { user: { id: ids.mia }, paid: true, addedByAdmin: false },
+        { user: { id: ids.otto }, paid: false, addedByAdmin: true },
+      ]),
+    );
+    // The ledger has the charge and the platform's 5% fee; the audit trail has both.
+    const ledger = (await ok(`query($c: ID!) { ledger(communityId: $c) { kind amount currency subscriptionId } }`, { c: community }, 'owner')).ledger;
+    expect(ledger).toEqual(
+      expect.arrayContaining([
+        { kind: 'CHARGE', amount: 900, currency: 'usd', subscriptionId: subscription },
+        { kind: 'FEE', amount: -45, currency: 'usd', subscriptionId: subscription },
+      ]),
+    );
+    expect(codeOf(await p.gql(`query($c: ID!) { ledger(communityId: $c) { kind } }`, { c: community }, as('mia')))).toBe('FORBIDDEN');
+  });
+
+  it.runIf(run)('a new price is for new subscribers; existing ones keep theirs', async () => {
+    const updated = await ok(`mutation($t: ID!) { updateTier(id: $t, input: { monthlyAmount: 1200 }) { prices { interval amount active } } }`, { t: tier }, 'owner');
+    expect(updated.updateTier.prices).toEqual(expect.arrayContaining([{ interval: 'MONTH', amount: 1200, active: true }]));
+    const [sub] = await mine('mia');
+    expect(sub.price).toEqual({ amount: 900, currency: 'usd', active: false });
+  });
+
+  it.runIf(run)('cancel keeps access to the end of the period, then it ends; resubscribing opens it again', async () => {
+    const cancelled = await ok(`mutation($s: ID!) { cancelSubscription(id: $s) { ${SUB_FIELDS} } }`, { s: subscription }, 'mia');
+    expect(cancelled.cancelSubscription).toMatchObject({ status: 'ACTIVE', cancelAtPeriodEnd: true, entitled: true });
+    expect(codeOf(await p.gql(`mutation($s: ID!) { cancelSubscription(id: $s) { id } }`, { s: subscription }, as('otto')))).toBe('NOT_FOUND');
+    expect(await inCircle('mia')).toBe(true);
+    // The test clock moves past the period's end (the provider's own clock, advanced by the test).
+    expect(codeOf(await p.gql(`mutation($c: ID!) { advanceTestClock(communityId: $c, seconds: 86400) }`, { c: community }, as('mia')))).toBe('FORBIDDEN');
+    await ok(`mutation($c: ID!, $s: Int!) { advanceTestClock(communityId: $c, seconds: $s) }`, { c: community, s: 32 * DAY }, 'owner');
+    const [ended] = await mine('mia');
+    expect(ended).toMatchObject({ status: 'CANCELED', entitled: false });
+    await expect.poll(() => inCircle('mia')).toBe(false);
+    // otto's comped access is untouched.
+    expect(await inCircle('otto')).toBe(true);
+    const again = await checkout('mia');
+    expect(again.errors).toBeUndefined();
+    await expect.poll(() => inCircle('mia')).toBe(true);
+    const subs = await mine('mia');
+    expect(subs[0]).toMatchObject({ status: 'ACTIVE', entitled: true, price: { amount: 1200 } });
+    subscription = subs[0].id;
+  });
+
+  it.runIf(run)('a dispute suspends access at once with an evidence packet; a won dispute restores it', async () => {
+    const opened = await ok(`mutation($s: ID!) { simulateTestDispute(subscriptionId: $s) { id status amount currency reason evidence } }`, { s: subscription }, 'owner');
+    expect(opened.simulateTestDispute).toMatchObject({ status: 'NEEDS_RESPONSE', amount: 1200, currency: 'usd' });
+    const evidence = JSON.parse(opened.simulateTestDispute.evidence);
+    expect(evidence.accessActivityLog).toMatch(/terms of service version 1 accepted/);
+    expect(evidence.productDescription).toContain('Insiders');
+    const [sub] = await mine('mia');
+    expect(sub).toMatchObject({ entitled: false, suspendedReason: 'dispute' });
+    await expect.poll(() => inCircle('mia')).toBe(false);
+    const revenue = (await ok(`query($c: ID!) { revenue(communityId: $c) { openDisputes activeSubscribers mrr { amount currency } } }`, { c: community }, 'owner')).revenue;
+    expect(revenue.openDisputes).toBe(1);
+    const disputeId = opened.simulateTestDispute.id;
+    expect(codeOf(await p.gql(`mutation($d: ID!) { saveDisputeEvidence(id: $d, evidence: { uncategorizedText: "x" }) { id } }`, { d: disputeId }, as('mia')))).toBe('FORBIDDEN');
+    const submitted = await ok(`mutation($d: ID!) { saveDisputeEvidence(id: $d, evidence: { customerCommunication: "Member used the circle daily." }, submit: true) { submittedAt evidence } }`, { d: disputeId }, 'owner');
+    expect(submitted.saveDisputeEvidence.submittedAt).toBeTruthy();
+    expect(JSON.parse(submitted.saveDisputeEvidence.evidence)).toMatchObject({ customerCommunication: 'Member used the circle daily.', productDescription: evidence.productDescription });
+    const won = await ok(`mutation($d: ID!) { simulateTestDisputeOutcome(disputeId: $d, won: true) { status } }`, { d: disputeId }, 'owner');
+    expect(won.simulateTestDisputeOutcome.status).toBe('WON');
+    await expect.poll(() => inCircle('mia')).toBe(true);
+    const kinds = (await ok(`query($c: ID!) { ledger(communityId: $c) { kind amount } }`, { c: community }, 'owner')).ledger.map((l: { kind: string; amount: number }) => `${l.kind}:${l.amount}`);
+    expect(kinds).toEqual(expect.arrayContaining(['DISPUTE:-1200', 'DISPUTE_REVERSAL:1200']));
+  });
+
+  it.runIf(run)('a refund ends access; the ledger exports as CSV by a signed link only', async () => {
+    expect(codeOf(await p.gql(`mutation($s: ID!) { refundSubscription(id: $s) { id } }`, { s: subscription }, as('mia')))).toBe('FORBIDDEN');
+    const refunded = await ok(`mutation($s: ID!) { refundSubscription(id: $s) { ${SUB_FIELDS} } }`, { s: subscription }, 'owner');
+    expect(refunded.refundSubscription).toMatchObject({ status: 'REFUNDED', entitled: false });
+    await expect.poll(() => inCircle('mia')).toBe(false);
+    const url = (await ok(`query($c: ID!) { ledgerExportUrl(communityId: $c) }`, { c: community }, 'owner')).ledgerExportUrl as string;
+    const res = await fetch(p.url + url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/csv');
+    const rows = (await res.text()).trim().split('\r\n');
+    expect(rows[0]).toBe('sequence,id,kind,amount,currency,user_id,subscription_id,provider_object_id,description,occurred_at,recorded_at');
+    const kinds = rows.slice(1).map((r) => r.split(',')[2]);
+    expect(kinds).toEqual(expect.arrayContaining(['"charge"', '"fee"', '"refund"', '"dispute"', '"dispute_reversal"']));
+    expect((await fetch(p.url + url.replace(/sig=[^&]+/, 'sig=forged'))).status).toBe(403);
+    expect((await fetch(`${p.url}/payments/ledger/${community}.csv`)).status).toBe(403);
+    expect(codeOf(await p.gql(`query($c: ID!) { ledgerExportUrl(communityId: $c) }`, { c: community }, as('otto')))).toBe('FORBIDDEN');
+  });
+
+  it.runIf(run)('renewals charge again; an archived tier stops selling but keeps its subscribers', async () => {
+    // otto pays yearly: the next year renews with a new charge.
+    const before = (await ok(`query($c: ID!) { ledger(communityId: $c, first: 500) { kind } }`, { c: community }, 'owner')).ledger.filter((l: { kind: string }) => l.kind === 'CHARGE').length;
+    expect((await checkout('otto', 'YEAR')).errors).toBeUndefined();
+    await ok(`mutation($c: ID!, $s: Int!) { advanceTestClock(communityId: $c, seconds: $s) }`, { c: community, s: 366 * DAY }, 'owner');
+    const after = (await ok(`query($c: ID!) { ledger(communityId: $c, first: 500) { kind } }`, { c: community }, 'owner')).ledger.filter((l: { kind: string }) => l.kind === 'CHARGE').length;
+    expect(after).toBe(before + 2);
+    expect((await mine('otto'))[0]).toMatchObject({ status: 'ACTIVE', entitled: true, interval: 'YEAR' });
+    await ok(`mutation($t: ID!) { archiveTier(id: $t) { archived } }`, { t: tier }, 'owner');
+    expect((await ok(`query($id: ID!) { circle(id: $id) { tiers { id } } }`, { id: circle }, 'mia')).circle.tiers).toEqual([]);
+    expect(codeOf(await p.gql(`mutation($t: ID!) { startCheckout(tierId: $t, interval: MONTH) { url } }`, { t: tier }, as('mia')))).toBe('BAD_USER_INPUT');
+    expect((await mine('otto'))[0]).toMatchObject({ entitled: true });
+    const summary = (await ok(`query($c: ID!) { revenue(communityId: $c) { activeSubscribers mrr { amount currency } newLast30Days } }`, { c: community }, 'owner')).revenue;
+    expect(summary.activeSubscribers).toBe(1);
+    expect(summary.mrr).toEqual([{ amount: 750, currency: 'usd' }]);
+  });
+});
