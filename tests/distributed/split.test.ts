@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { freePort } from '@circles/server/embedded';
-import { ChatTestSocket, codeOf, type CirclesProcess, distributedServicesAvailable, ensureWebBuild, freshPostgres, gqlClient, type LocalS3, REDIS_URL, spawnCircles, startLocalS3, waitReady } from '@circles/testing';
+import { ChatTestSocket, codeOf, type CirclesProcess, distributedServicesAvailable, ensureWebBuild, type FakeStripe, freshPostgres, gqlClient, type LocalS3, REDIS_URL, spawnCircles, startFakeStripe, startLocalS3, waitReady } from '@circles/testing';
 import { cachedCommunityApi, type CommunityApi, RedisCache, rpcClient } from '@circles/platform';
 import { Redis } from 'ioredis';
 import { simpleParser } from 'mailparser';
@@ -11,9 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const run = await distributedServicesAvailable();
 
 /**
- * Split mode: the auth, community, media, posts and chat services each as its own process, the gateway as another, the web app
+ * Split mode: the auth, community, media, posts, chat and payments services each as its own process, the gateway as another, the web app
  * as another, talking over HTTP, on the real PostgreSQL and Redis and an S3-compatible store (s3rver); mail goes out
- * over SMTP to a real SMTP server (smtp-server) run by the test.
+ * over SMTP to a real SMTP server (smtp-server) run by the test. Payments is configured for Stripe and talks to a
+ * local server that speaks Stripe's REST protocol (Stripe's API is hosted and cannot run here).
  */
 describe.runIf(run)('split deployment: auth and gateway as separate processes', () => {
   let db: Awaited<ReturnType<typeof freshPostgres>>;
@@ -25,6 +26,9 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
   let posts: CirclesProcess;
   let chat: CirclesProcess;
   let chatUrl: string;
+  let payments: CirclesProcess;
+  let stripe: FakeStripe;
+  const stripeWebhookSecret = 'whsec_splittestsecret0123456789';
   let s3: LocalS3;
   let shared: Record<string, string>;
   let gateway: CirclesProcess;
@@ -57,9 +61,10 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     await new Promise<void>((r) => smtp.listen(smtpPort, '127.0.0.1', r));
 
     ensureWebBuild();
-    const [authPort, gatewayPort, webPort, communityPort, mediaPort, postsPort, chatPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    const [authPort, gatewayPort, webPort, communityPort, mediaPort, postsPort, chatPort, paymentsPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
     s3 = await startLocalS3('split-media');
-    const subgraphs = `auth=http://127.0.0.1:${authPort}/graphql,community=http://127.0.0.1:${communityPort}/graphql,media=http://127.0.0.1:${mediaPort}/graphql,posts=http://127.0.0.1:${postsPort}/graphql,chat=http://127.0.0.1:${chatPort}/graphql`;
+    stripe = await startFakeStripe();
+    const subgraphs = `auth=http://127.0.0.1:${authPort}/graphql,community=http://127.0.0.1:${communityPort}/graphql,media=http://127.0.0.1:${mediaPort}/graphql,posts=http://127.0.0.1:${postsPort}/graphql,chat=http://127.0.0.1:${chatPort}/graphql,payments=http://127.0.0.1:${paymentsPort}/graphql`;
     shared = {
       GATEWAY_SECRET: randomBytes(32).toString('hex'),
       REDIS_URL,
@@ -75,6 +80,18 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     posts = spawnCircles({ ...shared, CIRCLES_ROLES: 'posts', SERVICE_PORT: String(postsPort), HOST: '127.0.0.1', DATABASE_URL: db.url, SUBGRAPH_URLS: subgraphs });
     chatUrl = `http://127.0.0.1:${chatPort}`;
     chat = spawnCircles({ ...shared, CIRCLES_ROLES: 'chat', SERVICE_PORT: String(chatPort), HOST: '127.0.0.1', DATABASE_URL: db.url, SUBGRAPH_URLS: subgraphs });
+    // Payments asks community (owner, circles, membership) by signed RPC; Community learns of access by events in Redis.
+    payments = spawnCircles({
+      ...shared,
+      CIRCLES_ROLES: 'payments',
+      SERVICE_PORT: String(paymentsPort),
+      HOST: '127.0.0.1',
+      DATABASE_URL: db.url,
+      SUBGRAPH_URLS: subgraphs,
+      STRIPE_SECRET_KEY: stripe.apiKey,
+      STRIPE_WEBHOOK_SECRET: stripeWebhookSecret,
+      STRIPE_API_BASE: stripe.url,
+    });
     gateway = spawnCircles({
       ...shared,
       CIRCLES_ROLES: 'gateway',
@@ -95,6 +112,7 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
       waitReady(`${mediaUrl}/readyz`, media),
       waitReady(`http://127.0.0.1:${postsPort}/readyz`, posts),
       waitReady(`http://127.0.0.1:${chatPort}/readyz`, chat),
+      waitReady(`http://127.0.0.1:${paymentsPort}/readyz`, payments),
       waitReady(`${gatewayUrl}/readyz`, gateway),
       waitReady(`${webUrl}/healthz`, web),
     ]);
@@ -106,6 +124,8 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     await community?.stop();
     await posts?.stop();
     await chat?.stop();
+    await payments?.stop();
+    await stripe?.close();
     await media?.stop();
     await auth?.stop();
     await s3?.stop();
@@ -259,6 +279,41 @@ describe.runIf(run)('split deployment: auth and gateway as separate processes', 
     // Bearer tokens are meaningless to a subgraph: only the gateway resolves sessions.
     const viaGateway = await gqlClient(gatewayUrl)(`{ me { id } }`);
     expect(viaGateway.status).toBe(200);
+  });
+
+  it('sells a paid circle across processes: Stripe webhooks through web -> gateway -> payments, access granted by events to community', async () => {
+    const gql = gqlClient(webUrl);
+    const owner = (await gql(`mutation { logIn(input: { email: "split@example.com", password: "violet-kettle-sunrise-42", delivery: BEARER }) { token } }`)).data.logIn;
+    const buyer = (await gql(`mutation { signUp(input: { email: "buyer@example.com", password: "violet-kettle-sunrise-42", handle: "splitbuyer", displayName: "B", delivery: BEARER }) { token account { id } } }`)).data.signUp;
+    const c = (await gql(`mutation { createCommunity(input: { name: "Split Paid", slug: "split-paid" }) { id } }`, {}, { token: owner.token })).data.createCommunity;
+    const circle = (await gql(`mutation($c: ID!) { createCircle(communityId: $c, input: { name: "Gold", access: PAID }) { id } }`, { c: c.id }, { token: owner.token })).data.createCircle;
+    await gql(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: c.id }, { token: buyer.token });
+    const tier = await gql(`mutation($c: ID!, $i: TierInput!) { createTier(communityId: $c, input: $i) { id } }`, { c: c.id, i: { name: 'Gold', circleIds: [circle.id], currency: 'eur', monthlyAmount: 500 } }, { token: owner.token });
+    expect(tier.errors).toBeUndefined();
+    const hook = async (type: string, object: Record<string, unknown>, account?: string) => {
+      const { body, header } = stripe.signEvent(stripe.event(type, object as never, account ? { account } : {}), stripeWebhookSecret);
+      // Through the web origin, as Stripe would reach a deployment: the signature header must cross every hop.
+      return fetch(`${webUrl}/payments/webhooks/stripe`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': header }, body });
+    };
+    await gql(`mutation($c: ID!) { startPayoutOnboarding(communityId: $c) }`, { c: c.id }, { token: owner.token });
+    const accountId = [...stripe.accounts.keys()][0]!;
+    expect((await hook('account.updated', stripe.completeOnboarding(accountId), accountId)).status).toBe(200);
+    await expect.poll(async () => (await gql(`query($c: ID!) { payoutAccount(communityId: $c) { chargesEnabled } }`, { c: c.id }, { token: owner.token })).data?.payoutAccount?.chargesEnabled).toBe(true);
+    const start = (await gql(`mutation($t: ID!) { startCheckout(tierId: $t, interval: MONTH) { url checkoutId } }`, { t: tier.data.createTier.id }, { token: buyer.token })).data.startCheckout;
+    const session = [...stripe.checkoutSessions.values()].find((s) => s.metadata?.circles_checkout === start.checkoutId)!;
+    const paid = stripe.completeCheckout(session.id, { termsAccepted: true });
+    for (const [type, object] of [['checkout.session.completed', stripe.checkoutSessions.get(session.id)!], ['customer.subscription.created', paid.subscription!], ['invoice.paid', paid.invoice!]] as const) {
+      expect((await hook(type, object)).status).toBe(200);
+    }
+    const member = async () => (await gql(`query($id: ID!) { circle(id: $id) { viewerIsMember } }`, { id: circle.id }, { token: buyer.token })).data?.circle?.viewerIsMember;
+    await expect.poll(member, { timeout: 20_000 }).toBe(true);
+    // A delivery with a bad signature is refused at the payments process, wherever it entered.
+    const forged = await fetch(`${webUrl}/payments/webhooks/stripe`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': `t=${Math.floor(Date.now() / 1000)},v1=${'0'.repeat(64)}` }, body: '{}' });
+    expect(forged.status).toBe(400);
+    // Stripe ends it: access goes, in the community process, through the event log.
+    stripe.setSubscription(paid.subscription!.id, { status: 'canceled', ended_at: stripe.now() });
+    expect((await hook('customer.subscription.deleted', stripe.subscriptions.get(paid.subscription!.id)!)).status).toBe(200);
+    await expect.poll(member, { timeout: 20_000 }).toBe(false);
   });
 
   it('finishes an in-flight request on SIGTERM, then exits cleanly', async () => {
