@@ -260,7 +260,7 @@ async function startCircles(runId: string): Promise<RunningServer> {
     HOME: process.env.HOME,
     NODE_ENV: 'production',
     CIRCLES_ENV: 'production',
-    CIRCLES_ROLES: 'gateway,auth,community,media,posts,chat',
+    CIRCLES_ROLES: 'gateway,auth,community,media,posts,chat,payments',
     DATABASE_URL: dbUrl.toString(),
     REDIS_URL,
     REDIS_PREFIX: redisPrefix,

@@ -34,7 +34,7 @@ describe.runIf(run)('chat across two nodes on PostgreSQL and Redis', () => {
   const startNode = async (i: number) => {
     const node = spawnCircles({
       CIRCLES_ENV: 'test',
-      CIRCLES_ROLES: 'gateway,auth,community,media,posts,chat',
+      CIRCLES_ROLES: 'gateway,auth,community,media,posts,chat,payments',
       GATEWAY_PORT: String(ports[i]),
       HOST: '127.0.0.1',
       DATA_DIR: dirs[i]!,

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 describe('configuration', () => {
   it('defaults to the embedded all-in-one', () => {
     const c = loadConfig({});
-    expect(c.roles).toEqual(['gateway', 'web', 'auth', 'community', 'media', 'posts', 'chat']);
+    expect(c.roles).toEqual(['gateway', 'web', 'auth', 'community', 'media', 'posts', 'chat', 'payments']);
     expect(c.gatewayPort).toBe(4000);
     expect(c.webPort).toBe(3000);
     expect(c.databaseUrl).toBeUndefined();
