@@ -1,7 +1,8 @@
 /**
  * Turns API failures into messages people can act on. One place maps every error code the web app expects;
- * validation messages and refusals the server writes for people (BAD_USER_INPUT, WEAK_PASSWORD, FORBIDDEN, and
- * the media route's PAYLOAD_TOO_LARGE and UNSUPPORTED_MEDIA_TYPE) are shown as sent.
+ * validation messages and refusals the server writes for people (BAD_USER_INPUT, WEAK_PASSWORD, FORBIDDEN,
+ * FAILED_PRECONDITION, UNAVAILABLE, and the media route's PAYLOAD_TOO_LARGE and UNSUPPORTED_MEDIA_TYPE) are shown as
+ * sent.
  */
 import { ClientError } from '@circles/client';
 import { hasMessage, t } from '@/i18n';
@@ -49,6 +50,11 @@ export function describeError(err: unknown, fieldMap: Record<string, string> = {
       // Refusals are sentences written for people ("You can only manage members ranked below you.", "You are
       // banned from this community."): which rule said no is what they need to know.
       return { message: err.message || t('errors.FORBIDDEN') };
+    case 'FAILED_PRECONDITION':
+    case 'UNAVAILABLE':
+      // "This community cannot take payments yet…", "The payment provider could not be reached. Nothing was
+      // charged…": the server says what is missing and whether anything happened.
+      return { message: err.message || t(`errors.${err.code}`), field };
     case 'INVALID_CREDENTIALS':
       return { message: t('errors.INVALID_CREDENTIALS'), concerns: ['password', 'email'].map((name) => fieldMap[name] ?? name) };
     case 'INVALID_TOKEN':

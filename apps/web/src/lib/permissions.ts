@@ -23,7 +23,7 @@ export function isPermission(value: string): value is Permission {
   return (PERMISSIONS as readonly string[]).includes(value);
 }
 
-export type SettingsSection = 'general' | 'roles' | 'permissions' | 'members' | 'invites' | 'requests' | 'bans' | 'circles' | 'audit';
+export type SettingsSection = 'general' | 'roles' | 'permissions' | 'members' | 'invites' | 'requests' | 'bans' | 'circles' | 'tiers' | 'revenue' | 'audit';
 
 /** In nav order; a section shows when the viewer holds any one of its permissions. */
 export const SECTIONS: { key: SettingsSection; needs: Permission[] }[] = [
@@ -32,6 +32,9 @@ export const SECTIONS: { key: SettingsSection; needs: Permission[] }[] = [
   { key: 'roles', needs: ['manage_roles'] },
   { key: 'permissions', needs: ['manage_roles'] },
   { key: 'circles', needs: ['manage_circles'] },
+  // Paid circles: the payments service lets the owner and admins (manage community) run sales.
+  { key: 'tiers', needs: ['manage_community'] },
+  { key: 'revenue', needs: ['manage_community'] },
   { key: 'invites', needs: ['invite'] },
   { key: 'requests', needs: ['manage_members'] },
   { key: 'bans', needs: ['manage_members'] },

@@ -94,13 +94,17 @@ export function SelectField({ label, description, error, invalid = false, descri
   );
 }
 
-/** One checkbox with its label and, optionally, a line of help under it. */
-export function Checkbox({ label, description, className, ...input }: Omit<InputHTMLAttributes<HTMLInputElement>, 'type' | 'id'> & { label: string; description?: ReactNode }) {
+/**
+ * One checkbox with its label and, optionally, a line of help under it. `error` shows under it, linked with
+ * aria-describedby, and marks it aria-invalid (a box that must be ticked, like accepting terms).
+ */
+export function Checkbox({ label, description, error, className, ...input }: Omit<InputHTMLAttributes<HTMLInputElement>, 'type' | 'id'> & { label: string; description?: ReactNode; error?: string | undefined }) {
   const id = useId();
   const hintId = description ? `${id}-hint` : undefined;
+  const errorId = error ? `${id}-error` : undefined;
   return (
-    <div className={['c-check', className].filter(Boolean).join(' ')}>
-      <input {...input} type="checkbox" id={id} aria-describedby={hintId} />
+    <div className={['c-check', error ? 'c-field--invalid' : '', className].filter(Boolean).join(' ')}>
+      <input {...input} type="checkbox" id={id} aria-describedby={[hintId, errorId].filter(Boolean).join(' ') || undefined} aria-invalid={error ? true : undefined} />
       <label htmlFor={id}>
         <span className="c-check__label">{label}</span>
         {description ? (
@@ -109,6 +113,11 @@ export function Checkbox({ label, description, className, ...input }: Omit<Input
           </span>
         ) : null}
       </label>
+      {error ? (
+        <p id={errorId} className="c-field__error">
+          {error}
+        </p>
+      ) : null}
     </div>
   );
 }

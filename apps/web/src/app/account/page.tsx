@@ -1,4 +1,5 @@
 import type { Metadata } from 'next';
+import Link from 'next/link';
 import { redirect } from 'next/navigation';
 import { ClientError, MySessionsDocument } from '@circles/client';
 import { ChangePasswordForm, LogOutButton, ResendVerificationButton, SessionList, type SessionView } from '@/components/AccountActions';
@@ -65,6 +66,11 @@ export default async function AccountPage() {
           <ChangePasswordForm />
         </Card>
       </div>
+      <Card title={t('account.subscriptions')} description={t('account.subscriptionsLead')}>
+        <p>
+          <Link href="/account/subscriptions">{t('subscriptions.title')}</Link>
+        </p>
+      </Card>
       <Card title={t('account.sessions')} description={t('account.sessionsLead')}>
         <SessionList sessions={sessions} />
       </Card>

@@ -10,6 +10,8 @@ export interface ActionDialogProps {
   title: string;
   description?: ReactNode;
   submitLabel: string;
+  /** The button that closes without doing anything (default "Cancel"; "Keep subscription" where Cancel would confuse). */
+  cancelLabel?: string;
   variant?: ButtonVariant;
   /** Runs on submit; throw to show the API's error on its field (or above the form). */
   action: FormAction;
@@ -35,7 +37,7 @@ export function ActionDialog(props: ActionDialogProps) {
 }
 
 /** Mounted only while the dialog is open, so every opening starts with a clean form. */
-function ActionDialogForm({ title, submitLabel, variant = 'primary', action, fieldMap, children, onClose, busy }: ActionDialogProps & { busy: React.RefObject<boolean> }) {
+function ActionDialogForm({ title, submitLabel, cancelLabel, variant = 'primary', action, fieldMap, children, onClose, busy }: ActionDialogProps & { busy: React.RefObject<boolean> }) {
   const run = useCallback<FormAction>(
     async (values) => {
       busy.current = true;
@@ -56,7 +58,7 @@ function ActionDialogForm({ title, submitLabel, variant = 'primary', action, fie
           {submitLabel}
         </Button>
         <Button variant="secondary" onClick={onClose} disabled={form.pending}>
-          {t('common.cancel')}
+          {cancelLabel ?? t('common.cancel')}
         </Button>
       </div>
     </Form>

@@ -1,8 +1,10 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
-import { CircleMembersDocument, ClientError, type CircleMembersQuery } from '@circles/client';
+import { CircleMembersDocument, CircleTiersDocument, ClientError, type CircleMembersQuery, type CircleTiersQuery } from '@circles/client';
 import { CircleImageField, CircleMemberList, CircleMembership } from '@/components/CircleActions';
+import { TestModeBadge } from '@/components/payments/TestMode';
+import { AccessPending, SubscriptionLine, TierOffer } from '@/components/payments/TierOffer';
 import { FeedSection } from '@/components/posts/FeedSection';
 import { t } from '@/i18n';
 import { circleMembersLabel } from '@/lib/format';
@@ -40,9 +42,20 @@ async function loadMembers(circleId: string): Promise<CircleMembersQuery['circle
   }
 }
 
+/** A paid circle's tiers (anyone who can see the circle sees them); null when the payments API did not answer. */
+async function loadTiers(circleId: string): Promise<CircleTiersQuery | null> {
+  try {
+    return await (await serverClient()).request(CircleTiersDocument, { id: circleId });
+  } catch (err) {
+    if (err instanceof ClientError) return null;
+    throw err;
+  }
+}
+
 function accessNote(community: CommunityView, access: string, signedIn: boolean): string {
   if (!signedIn) return t('circle.logInFirst');
   if (!community.viewerRole) return t('circle.joinCommunityFirst');
+  if (access === 'PAID') return t('circle.paidHint');
   return access === 'OPEN' ? t('circle.openHint') : t('circle.closedHint');
 }
 
@@ -67,12 +80,35 @@ export default async function CirclePage({ params, searchParams }: Params) {
   const fileLimits = mayPost ? await loadFileLimits() : null;
   const path = circlePath(community.slug, circle.id);
   const image = IMAGE_SIZES.CIRCLE_IMAGE.main;
+  const query = await searchParams;
+  // Paid circles: the tiers that open it, and the way back from a checkout (?checkout=success|canceled).
+  const paid = circle.access === 'PAID';
+  const tierData = paid ? await loadTiers(circle.id) : null;
+  const tiers = tierData?.circle?.tiers ?? [];
+  const testMode = tierData?.paymentsInfo.testMode ?? false;
+  const mySubscriptions = tiers.filter((tier) => tier.viewerSubscription);
+  const checkout = paid && typeof query.checkout === 'string' ? query.checkout : null;
+  const paywall = paid && !readable;
+  const tiersTitle = paywall ? t('tiers.offerTitle', { circle: circle.name }) : mySubscriptions.length ? t('tiers.yourSubscription') : t('tiers.listTitle');
+  const showTiers = paywall || mySubscriptions.length > 0 || managesCircles || permissions.includes('manage_community');
 
   return (
     <div className="c-stack">
       <p>
         <Link href={`/c/${community.slug}`}>← {t('community.back', { name: community.name })}</Link>
       </p>
+      {checkout === 'success' ? (
+        readable ? (
+          <Alert tone="success">{t('tiers.checkoutSuccess')}</Alert>
+        ) : (
+          <>
+            <Alert tone="info">{t('tiers.checkoutPending')}</Alert>
+            <AccessPending />
+          </>
+        )
+      ) : checkout === 'canceled' ? (
+        <Alert tone="info">{t('tiers.checkoutCanceled')}</Alert>
+      ) : null}
       <Card>
         {/* Decoration beside the name, which says what it is. */}
         {circle.imageUrl ? <img className="c-circle-image" src={circle.imageUrl} alt="" width={image.width} height={image.height} fetchPriority="high" data-testid="circle-image" /> : null}
@@ -105,13 +141,52 @@ export default async function CirclePage({ params, searchParams }: Params) {
           ) : null}
         </div>
       </Card>
+      {paid && showTiers ? (
+        <section className="c-card" id="tiers" aria-labelledby="tiers-title" data-testid={paywall ? 'paywall' : 'tiers'}>
+          <h2 id="tiers-title" className="c-card__title">
+            {tiersTitle} <TestModeBadge testMode={testMode} />
+          </h2>
+          {tierData === null ? (
+            <Alert tone="warning">{t('tiers.unavailable')}</Alert>
+          ) : paywall ? (
+            <>
+              <p className="c-card__description">{t('tiers.offerLead', { circle: circle.name })}</p>
+              <TierOffer
+                tiers={tiers}
+                circleName={circle.name}
+                communityName={community.name}
+                communitySlug={community.slug}
+                viewer={!viewer ? 'anonymous' : community.viewerRole ? 'member' : 'outsider'}
+                loginHref={`/login?next=${encodeURIComponent(path)}`}
+                archived={community.archived}
+              />
+            </>
+          ) : mySubscriptions.length ? (
+            <ul className="c-list">
+              {mySubscriptions.map((tier) => (
+                <li key={tier.id}>
+                  <p className="c-entry__title">{tier.name}</p>
+                  <SubscriptionLine sub={tier.viewerSubscription!} />
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <TierOffer tiers={tiers} circleName={circle.name} communityName={community.name} communitySlug={community.slug} viewer="preview" loginHref="" archived={community.archived} />
+          )}
+          {permissions.includes('manage_community') ? (
+            <p className="c-after-form">
+              <Link href={`/c/${community.slug}/settings/tiers`}>{t('tiers.editInSettings')}</Link>
+            </p>
+          ) : null}
+        </section>
+      ) : null}
       <FeedSection
         community={community}
         space={{ id: circle.id, name: circle.name }}
         composeIn={mayPost ? { id: circle.id, name: circle.name } : null}
         limits={fileLimits}
         basePath={path}
-        params={feedParams(await searchParams)}
+        params={feedParams(query)}
         signedIn={viewer !== null}
         joinHref={viewer ? '#circle-membership' : `/login?next=${encodeURIComponent(path)}`}
         filesHref={readable ? filesPath(community.slug, { id: circle.id, kind: 'CIRCLE' }) : null}
