@@ -57,7 +57,7 @@ export type ParsedAmount = { ok: true; minor: number } | { ok: false; reason: 'f
  */
 export function parseMajorAmount(input: string, currency: string): ParsedAmount {
   const digits = fractionDigits(currency);
-  let s = input.replace(/[\s\u00a0]/g, '').replace(/^[^\d.,]+/, '');
+  let s = input.replace(/[\s\u00a0]/g, '').replace(/^[^\d.,-]+/, '');
   // "1,200.50": commas group thousands. "9,99": a comma is the decimal separator.
   if (/^\d{1,3}(,\d{3})+(\.\d+)?$/.test(s)) s = s.replace(/,/g, '');
   else if (/^\d+,\d+$/.test(s)) s = s.replace(',', '.');
