@@ -19,6 +19,8 @@ export class ProviderEventProcessor {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
+  /** The provider's clock, read before each event's transaction (reading it may query the database). */
+  private clock = 0;
 
   constructor(
     private readonly svc: PaymentsService,
@@ -79,6 +81,7 @@ export class ProviderEventProcessor {
         if (this.stopped) return applied;
         const event: ProviderEvent = { id: e.id, type: e.type, created: e.created, account: e.account, livemode: false, object: e.payload };
         try {
+          this.clock = await this.provider.clockNow();
           const apply = await this.plan(event);
           const done = await this.svc.repo.transaction(async (trx) => {
             if (!(await this.svc.repo.lockPendingEvent(trx, event.id))) return false;
@@ -211,7 +214,7 @@ export class ProviderEventProcessor {
       });
     }
     const before = row.status;
-    const updated = await this.svc.applySubscription(trx, row, sub);
+    const updated = await this.svc.applySubscription(trx, row, sub, this.clock);
     if (before !== updated.status || row.cancel_at_period_end !== updated.cancel_at_period_end) {
       await this.svc.deps.outbox.write(trx, paymentsTopics.subscriptionChanged, { subscriptionId: row.id, communityId: row.community_id, userId: row.user_id, tierId: updated.tier_id, status: updated.status, cancelAtPeriodEnd: updated.cancel_at_period_end });
       await this.svc.repo.audit(trx, { communityId: row.community_id, actorId: null, action: 'subscription.status', targetType: 'subscription', targetId: row.id, detail: { from: before, to: updated.status, cancelAtPeriodEnd: updated.cancel_at_period_end } });
@@ -239,7 +242,7 @@ export class ProviderEventProcessor {
     });
     await this.svc.repo.completeCheckout(trx, checkout.id, session.termsAccepted, session.customerTaxIds);
     await this.svc.deps.outbox.write(trx, paymentsTopics.subscriptionChanged, { subscriptionId: row.id, communityId: row.community_id, userId: row.user_id, tierId: row.tier_id, status: 'paid', cancelAtPeriodEnd: false });
-    return this.svc.recomputeEntitlement(trx, row);
+    return this.svc.recomputeEntitlement(trx, row, this.clock);
   }
 
   /**
@@ -290,7 +293,7 @@ export class ProviderEventProcessor {
     if (charge.amountRefunded > refundedBefore) await append('refund', -(charge.amountRefunded - refundedBefore), `${charge.id}:${charge.amountRefunded}`, charge.refunded ? 'Refund' : 'Partial refund');
     if (charge.refunded && !row.refunded_at) {
       const updated = await repo.updateSubscription(trx, row.id, { refunded_at: new Date() });
-      await this.svc.recomputeEntitlement(trx, updated);
+      await this.svc.recomputeEntitlement(trx, updated, this.clock);
     }
   }
 
@@ -324,7 +327,7 @@ export class ProviderEventProcessor {
     if (live && !row.suspended_at) current = await repo.updateSubscription(trx, row.id, { suspended_at: new Date(), suspended_reason: 'dispute' });
     if (dispute.status === 'won' && row.suspended_reason === 'dispute') current = await repo.updateSubscription(trx, row.id, { suspended_at: null, suspended_reason: null });
     if (dispute.status === 'lost') current = await repo.updateSubscription(trx, row.id, { suspended_at: row.suspended_at ?? new Date(), suspended_reason: 'dispute lost' });
-    await this.svc.recomputeEntitlement(trx, current);
+    await this.svc.recomputeEntitlement(trx, current, this.clock);
     if (!existing) {
       await this.svc.deps.outbox.write(trx, paymentsTopics.disputeOpened, { disputeId: saved.id, communityId: row.community_id, userId: row.user_id, amount: dispute.amount, currency: dispute.currency, reason: dispute.reason, evidenceDueBy: saved.evidence_due_by?.toISOString() ?? null });
       await repo.audit(trx, { communityId: row.community_id, actorId: null, action: 'dispute.open', targetType: 'dispute', targetId: saved.id, detail: { reason: dispute.reason, amount: dispute.amount } });

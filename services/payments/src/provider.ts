@@ -185,6 +185,9 @@ export class ProviderError extends Error {
 export interface PaymentProvider {
   readonly kind: ProviderKind;
 
+  /** The provider's time in Unix seconds: the wall clock for Stripe, the test clock for the test provider. */
+  clockNow(): Promise<number>;
+
   createProduct(input: Idempotent & { name: string; description: string; metadata: Record<string, string> }): Promise<{ id: string }>;
   updateProduct(id: string, input: { name: string; description: string }): Promise<void>;
   /** interval null: a one-time price. Prices are immutable; a new amount is a new price. */

@@ -383,13 +383,13 @@ export class PaymentsRepository {
   }
 
   /** Entitled subscriptions whose failed renewal has outlasted the grace period. */
-  graceExpired(graceDays: number): Promise<{ id: string }[]> {
+  graceExpired(graceDays: number, now: Date): Promise<{ id: string }[]> {
     return this.db
       .selectFrom('payments.subscriptions')
       .select('id')
       .where('entitled', '=', true)
       .where('past_due_since', 'is not', null)
-      .where(sql<boolean>`past_due_since < now() - make_interval(days => ${graceDays})`)
+      .where(sql<boolean>`past_due_since < ${now}::timestamptz - make_interval(days => ${graceDays})`)
       .limit(500)
       .execute();
   }

@@ -269,6 +269,7 @@ export class PaymentsService {
     if (input.circleIds) this.checkCircles(input.circleIds, community);
     const current = await this.repo.activePrices([tier.id]);
     const retired: PriceRow[] = [];
+    const now = await this.provider.clockNow();
     const updated = await this.repo.transaction(async (trx) => {
       const patch: Parameters<PaymentsRepository['updateTier']>[2] = {};
       if (input.name !== undefined) patch.name = input.name;
@@ -302,7 +303,7 @@ export class PaymentsService {
       if (!(await trx.selectFrom('payments.prices').select('id').where('tier_id', '=', tier.id).where('active', '=', true).executeTakeFirst())) throw paymentsErrors.noPrice();
       await this.repo.audit(trx, { communityId: tier.community_id, actorId: userId, action: 'tier.update', targetType: 'tier', targetId: tier.id, detail: { ...input } });
       // A tier's circles changed: everyone on it now gets exactly the new set.
-      if (patch.circle_ids) for (const sub of await this.repo.subscriptionsOfTier(trx, tier.id)) await this.recomputeEntitlement(trx, sub);
+      if (patch.circle_ids) for (const sub of await this.repo.subscriptionsOfTier(trx, tier.id)) await this.recomputeEntitlement(trx, sub, now);
       return updated;
     });
     if (input.name !== undefined || input.description !== undefined) {
@@ -509,10 +510,11 @@ export class PaymentsService {
     if (sub.kind === 'one_time') throw paymentsErrors.oneTime();
     if (!['trialing', 'active', 'past_due'].includes(sub.status)) throw paymentsErrors.notActive();
     const current = await this.call(() => this.provider.setCancelAtPeriodEnd(sub.provider_subscription_id!, cancel));
+    const now = await this.provider.clockNow();
     // Applied now from the answer (the provider's event will say the same and change nothing).
     await this.repo.transaction(async (trx) => {
       const locked = (await this.repo.lockSubscription(trx, sub.id))!;
-      await this.applySubscription(trx, locked, current);
+      await this.applySubscription(trx, locked, current, now);
       await this.repo.audit(trx, { communityId: sub.community_id, actorId: sub.user_id, action: cancel ? 'subscription.cancel' : 'subscription.resume', targetType: 'subscription', targetId: sub.id });
     });
     this.deps.outbox.nudge();
@@ -537,9 +539,10 @@ export class PaymentsService {
     const changed = await this.once(`change:${sub.id}:${price.id}:${sub.updated_at.getTime()}`, 'changeSubscriptionPrice', (idempotencyKey) =>
       this.provider.changeSubscriptionPrice({ idempotencyKey, subscriptionId: sub.provider_subscription_id!, itemId: currentSub.itemId, priceId: providerPrice }),
     );
+    const now = await this.provider.clockNow();
     await this.repo.transaction(async (trx) => {
       const locked = (await this.repo.lockSubscription(trx, sub.id))!;
-      await this.applySubscription(trx, locked, changed);
+      await this.applySubscription(trx, locked, changed, now);
       await this.repo.audit(trx, { communityId: sub.community_id, actorId: sub.user_id, action: 'subscription.change', targetType: 'subscription', targetId: sub.id, detail: { fromTier: sub.tier_id, toTier: tier.id, priceId: price.id } });
     });
     this.deps.outbox.nudge();
@@ -558,11 +561,12 @@ export class PaymentsService {
     );
     let ended = null;
     if (sub.kind === 'subscription' && ['trialing', 'active', 'past_due', 'unpaid'].includes(sub.status)) ended = await this.call(() => this.provider.cancelSubscriptionNow(sub.provider_subscription_id!));
+    const now = await this.provider.clockNow();
     await this.repo.transaction(async (trx) => {
       let locked = (await this.repo.lockSubscription(trx, sub.id))!;
       if (!locked.refunded_at) locked = await this.repo.updateSubscription(trx, sub.id, { refunded_at: new Date() });
-      if (ended) await this.applySubscription(trx, locked, ended);
-      else await this.recomputeEntitlement(trx, locked);
+      if (ended) await this.applySubscription(trx, locked, ended, now);
+      else await this.recomputeEntitlement(trx, locked, now);
       await this.repo.audit(trx, { communityId: sub.community_id, actorId: userId, action: 'subscription.refund', targetType: 'subscription', targetId: sub.id, detail: { chargeId: charge.provider_object_id, amount: Number(charge.amount), currency: charge.currency } });
     });
     this.deps.outbox.nudge();
@@ -575,7 +579,7 @@ export class PaymentsService {
    * Brings our row in step with the provider's current object (re-read, so the order events arrive in does not
    * matter), then re-decides access.
    */
-  async applySubscription(trx: PaymentsDb, row: SubscriptionRow, current: import('./provider.ts').ProviderSubscription): Promise<SubscriptionRow> {
+  async applySubscription(trx: PaymentsDb, row: SubscriptionRow, current: import('./provider.ts').ProviderSubscription, now: number): Promise<SubscriptionRow> {
     const price = await this.repo.priceByProviderId(current.priceId, trx);
     const at = (s: number | null) => (s === null ? null : new Date(s * 1000));
     const pastDue = current.status === 'past_due';
@@ -589,19 +593,19 @@ export class PaymentsService {
       canceled_at: at(current.canceledAt),
       ended_at: at(current.endedAt),
       trial_end: at(current.trialEnd),
-      past_due_since: pastDue ? (row.past_due_since ?? new Date()) : null,
+      past_due_since: pastDue ? (row.past_due_since ?? new Date(now * 1000)) : null,
     });
-    return this.recomputeEntitlement(trx, updated);
+    return this.recomputeEntitlement(trx, updated, now);
   }
 
   /** Whether the row gives access now; when that (or the circles) changed, Community is told the whole new set. */
-  async recomputeEntitlement(trx: PaymentsDb, row: SubscriptionRow): Promise<SubscriptionRow> {
+  /** `now`: the provider's clock (Unix seconds), read before the transaction (never inside one: it may query). */
+  async recomputeEntitlement(trx: PaymentsDb, row: SubscriptionRow, now: number): Promise<SubscriptionRow> {
     const tier = (await this.repo.tier(row.tier_id, trx))!;
+    // Grace is measured on the provider's clock (the test provider's own clock moves in tests and trials).
     const graceEnds = row.past_due_since ? row.past_due_since.getTime() + this.deps.config.paymentsGraceDays * 86_400_000 : 0;
-    const paying =
-      row.kind === 'one_time'
-        ? row.status === 'paid'
-        : row.status === 'active' || row.status === 'trialing' || (row.status === 'past_due' && Date.now() < graceEnds);
+    const inGrace = row.status === 'past_due' && graceEnds > now * 1000;
+    const paying = row.kind === 'one_time' ? row.status === 'paid' : row.status === 'active' || row.status === 'trialing' || inGrace;
     const entitled = paying && !row.refunded_at && !row.suspended_at;
     const circles = entitled ? [...tier.circle_ids].sort() : [];
     const before = [...row.entitled_circle_ids].sort();
@@ -623,10 +627,11 @@ export class PaymentsService {
   /** Ends access for subscriptions whose failed renewal outlasted the grace period (runs every minute). */
   async sweepGrace(): Promise<number> {
     let n = 0;
-    for (const { id } of await this.repo.graceExpired(this.deps.config.paymentsGraceDays)) {
+    const now = await this.provider.clockNow();
+    for (const { id } of await this.repo.graceExpired(this.deps.config.paymentsGraceDays, new Date(now * 1000))) {
       await this.repo.transaction(async (trx) => {
         const row = await this.repo.lockSubscription(trx, id);
-        if (row) await this.recomputeEntitlement(trx, row);
+        if (row) await this.recomputeEntitlement(trx, row, now);
       });
       n++;
     }
@@ -776,6 +781,8 @@ export class PaymentsService {
     await this.requireOwner(communityId, identity);
     if (!Number.isInteger(seconds) || seconds < 1 || seconds > 400 * 86_400) throw badInput('Move the clock by 1 second to 400 days.', 'seconds');
     const { now } = await this.call(() => test.advanceClock(seconds));
+    // Failed renewals whose grace ran out in the skipped time lose access now, as the minute sweep would.
+    await this.sweepGrace();
     return new Date(now * 1000);
   }
 

@@ -223,4 +223,63 @@ describe.each(modes)('paid circles with the test provider (%s)', (mode) => {
     expect(summary.activeSubscribers).toBe(1);
     expect(summary.mrr).toEqual([{ amount: 750, currency: 'usd' }]);
   });
+
+  it.runIf(run)('promotion codes discount; changing tier prorates; a failed renewal keeps access through the grace period only; payouts reach the ledger', async () => {
+    const mk = async (name: string, monthlyAmount: number) =>
+      (await ok(`mutation($c: ID!, $i: TierInput!) { createTier(communityId: $c, input: $i) { id } }`, { c: community, i: { name, circleIds: [circle], currency: 'usd', monthlyAmount } }, 'owner')).createTier.id as string;
+    const basic = await mk('Basic', 1000);
+    const pro = await mk('Pro', 2000);
+    const promo = (i: Record<string, unknown>) => p.gql(`mutation($c: ID!, $i: PromoCodeInput!) { createPromoCode(communityId: $c, input: $i) { id code percentOff duration active tierIds } }`, { c: community, i }, as('owner'));
+    expect((await promo({ code: 'BOTH', percentOff: 10, amountOff: 100, currency: 'usd' })).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'percentOff' });
+    expect((await promo({ code: 'x', percentOff: 10 })).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'code' });
+    expect(codeOf(await p.gql(`mutation($c: ID!, $i: PromoCodeInput!) { createPromoCode(communityId: $c, input: $i) { id } }`, { c: community, i: { code: 'MINE', percentOff: 10 } }, as('mia')))).toBe('FORBIDDEN');
+    const half = await promo({ code: 'HALF', percentOff: 50, duration: 'ONCE', tierIds: [basic] });
+    expect(half.data.createPromoCode).toMatchObject({ code: 'HALF', percentOff: 50, duration: 'ONCE', active: true, tierIds: [basic] });
+    expect(codeOf(await promo({ code: 'half', percentOff: 20 }))).toBe('CONFLICT');
+    await ok(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: community }, 'zed');
+
+    const buy = async (who: string, tierId: string, card: string, promoCode: string | null = null) => {
+      const start = await p.gql(`mutation($t: ID!, $p: String) { startCheckout(tierId: $t, interval: MONTH, promoCode: $p) { url } }`, { t: tierId, p: promoCode }, as(who));
+      if (start.errors) return start;
+      const sessionId = new URL(start.data.startCheckout.url).pathname.split('/').pop();
+      return p.gql(`mutation($i: TestCheckoutInput!) { completeTestCheckout(input: $i) }`, { i: { checkoutId: sessionId, cardNumber: card, acceptTerms: true } }, as(who));
+    };
+    const charges = async (who: string) =>
+      (await ok(`query($c: ID!) { ledger(communityId: $c, first: 500) { kind amount user { id } } }`, { c: community }, 'owner')).ledger
+        .filter((l: { kind: string; user: { id: string } | null }) => l.kind === 'CHARGE' && l.user?.id === ids[who])
+        .map((l: { amount: number }) => l.amount);
+    expect((await buy('zed', basic, '4242424242424242', 'nope')).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'promoCode' });
+    expect((await buy('zed', pro, '4242424242424242', 'HALF')).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'promoCode' });
+    expect((await buy('zed', basic, '4242424242424242', 'half')).errors).toBeUndefined();
+    expect(await charges('zed')).toEqual([500]);
+    await expect.poll(() => inCircle('zed')).toBe(true);
+
+    // Upgrade mid-period: the difference for the rest of the period is charged now, and the tier changes.
+    const zedSub = (await mine('zed'))[0];
+    const upgraded = await ok(`mutation($s: ID!, $t: ID!) { changeSubscription(id: $s, tierId: $t, interval: MONTH) { tier { name } price { amount } entitled } }`, { s: zedSub.id, t: pro }, 'zed');
+    expect(upgraded.changeSubscription).toMatchObject({ tier: { name: 'Pro' }, price: { amount: 2000 }, entitled: true });
+    await expect.poll(async () => (await charges('zed')).length).toBe(2);
+    expect((await charges('zed'))[0]).toBeGreaterThan(0);
+    expect(codeOf(await p.gql(`mutation($s: ID!, $t: ID!) { changeSubscription(id: $s, tierId: $t, interval: ONCE) { id } }`, { s: zedSub.id, t: pro }, as('zed')))).toBe('BAD_USER_INPUT');
+
+    // mia pays with a card that fails later: the renewal fails, access continues through the grace period, then ends.
+    expect((await buy('mia', basic, '4000000000000341')).errors).toBeUndefined();
+    await expect.poll(() => inCircle('mia')).toBe(true);
+    await ok(`mutation($c: ID!, $s: Int!) { advanceTestClock(communityId: $c, seconds: $s) }`, { c: community, s: 31 * DAY }, 'owner');
+    const pastDue = (await mine('mia'))[0];
+    expect(pastDue).toMatchObject({ status: 'PAST_DUE', entitled: true, tier: { name: 'Basic' } });
+    expect(await inCircle('mia')).toBe(true);
+    await ok(`mutation($c: ID!, $s: Int!) { advanceTestClock(communityId: $c, seconds: $s) }`, { c: community, s: 4 * DAY }, 'owner');
+    expect((await mine('mia'))[0]).toMatchObject({ entitled: false });
+    await expect.poll(() => inCircle('mia')).toBe(false);
+    // zed's renewal went through meanwhile.
+    expect((await mine('zed'))[0]).toMatchObject({ status: 'ACTIVE', entitled: true });
+
+    // Daily payouts to the creator's bank are in the ledger and on the payouts page.
+    const account = (await ok(`query($c: ID!) { payoutAccount(communityId: $c) { payouts { amount currency status } available { amount } pending { amount } } }`, { c: community }, 'owner')).payoutAccount;
+    expect(account.payouts.length).toBeGreaterThan(0);
+    expect(account.payouts[0]).toMatchObject({ currency: 'usd', status: 'paid' });
+    await expect.poll(async () => (await ok(`query($c: ID!) { ledger(communityId: $c, first: 500) { kind } }`, { c: community }, 'owner')).ledger.some((l: { kind: string }) => l.kind === 'PAYOUT')).toBe(true);
+    expect(codeOf(await p.gql(`query($c: ID!) { payoutAccount(communityId: $c) { exists } }`, { c: community }, as('zed')))).toBe('FORBIDDEN');
+  });
 });

@@ -351,6 +351,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class StripeProvider implements PaymentProvider {
   readonly kind = 'stripe' as const;
+
+  async clockNow(): Promise<number> {
+    return Math.floor(Date.now() / 1000);
+  }
   private readonly secretKey: string;
   private readonly webhookSecret: string;
   private readonly apiBase: string;
