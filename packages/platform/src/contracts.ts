@@ -108,12 +108,30 @@ export type FileKind = 'image' | 'video' | 'audio' | 'document' | 'archive' | 't
 /** The stored forms of a file: 'original' (download, as uploaded or re-encoded), 'main' and 'thumb' for images. */
 export type FileVariant = 'original' | 'main' | 'thumb';
 
+export interface PostsApi {
+  /**
+   * Circle posts this person opened in full in a community, newest first (at most `limit`, default 200): what a
+   * creator shows a bank when a paying member disputes a charge. Only the person's own record; not cached.
+   */
+  openedBy(input: { userId: string; communityId: string; limit?: number }): Promise<OpenedPost[]>;
+}
+
+export interface OpenedPost {
+  postId: string;
+  spaceId: string;
+  title: string;
+  firstOpenedAt: string;
+  lastOpenedAt: string;
+  opens: number;
+}
+
 export interface ServiceApis {
   community: CommunityApi;
   media: MediaApi;
+  posts: PostsApi;
 }
 export type ApiName = keyof ServiceApis;
-export const apiNames: ApiName[] = ['community', 'media'];
+export const apiNames: ApiName[] = ['community', 'media', 'posts'];
 
 /**
  * Plain HTTP routes a service serves beside its subgraph (uploads and downloads do not fit GraphQL). The gateway

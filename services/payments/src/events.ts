@@ -1,4 +1,4 @@
-import type { Logger } from '@circles/platform';
+import type { Logger, OpenedPost } from '@circles/platform';
 import type { PaymentProvider, ProviderCharge, ProviderCheckoutSession, ProviderDispute, ProviderEvent, ProviderSubscription } from './provider.ts';
 import type { PaymentsDb, SubscriptionRow } from './repo.ts';
 import { LIVE_DISPUTE_STATUSES, type PaymentsService, paymentsTopics } from './service.ts';
@@ -147,11 +147,12 @@ export class ProviderEventProcessor {
         const charge = await this.provider.retrieveCharge(dispute.chargeId);
         const owner = await this.ownerOfCharge(charge, true);
         if (!owner) return nothing;
+        const activity = await this.memberActivity(dispute.id, charge.id);
         return async (trx) => {
           const row = await owner(trx);
           if (!row) return;
           await this.chargeEffects(trx, row, charge);
-          await this.disputeEffects(trx, row, dispute);
+          await this.disputeEffects(trx, row, dispute, activity);
         };
       }
       case event.type === 'account.updated': {
@@ -298,7 +299,30 @@ export class ProviderEventProcessor {
   }
 
   /** A live dispute suspends the access; won restores it, lost keeps it ended. The owner is told and gets an evidence packet. */
-  private async disputeEffects(trx: PaymentsDb, row: SubscriptionRow, dispute: ProviderDispute): Promise<void> {
+  /**
+   * For a dispute seen the first time: the member's sessions (sign-ins: when, from where, on what) and the circle
+   * posts they opened in the community, read from the session store and the posts service before the transaction.
+   */
+  private async memberActivity(providerDisputeId: string, chargeId: string): Promise<MemberActivity | null> {
+    const repo = this.svc.repo;
+    if (await repo.disputeByProvider(repo.db, providerDisputeId)) return null;
+    const charge = await repo.ledgerCharge(repo.db, chargeId);
+    const sub = charge?.subscription_id ? await repo.subscription(charge.subscription_id) : undefined;
+    if (!sub) return null;
+    const [sessions, opened] = await Promise.all([
+      this.svc.deps.sessions.list(sub.user_id).catch(() => []),
+      this.svc.deps.apis.posts.openedBy({ userId: sub.user_id, communityId: sub.community_id, limit: 200 }).catch((err) => {
+        this.log.warn('opened posts unavailable for dispute evidence', { err });
+        return [];
+      }),
+    ]);
+    return {
+      sessions: sessions.map((x) => ({ createdAt: x.createdAt, lastSeenAt: x.lastSeenAt, ip: x.ip, userAgent: x.userAgent })),
+      opened,
+    };
+  }
+
+  private async disputeEffects(trx: PaymentsDb, row: SubscriptionRow, dispute: ProviderDispute, activity: MemberActivity | null = null): Promise<void> {
     const repo = this.svc.repo;
     const existing = await repo.disputeByProvider(trx, dispute.id);
     const saved = await repo.upsertDispute(trx, {
@@ -312,7 +336,7 @@ export class ProviderEventProcessor {
       reason: dispute.reason,
       status: dispute.status,
       evidence_due_by: dispute.evidenceDueBy ? new Date(dispute.evidenceDueBy * 1000) : null,
-      ...(existing ? {} : { evidence: await this.evidencePacket(trx, row) }),
+      ...(existing ? {} : { evidence: await this.evidencePacket(trx, row, activity) }),
     });
     const base = { community_id: row.community_id, currency: dispute.currency, user_id: row.user_id, subscription_id: row.id, occurred_at: new Date(dispute.created * 1000) };
     const isWarning = dispute.status.startsWith('warning_');
@@ -338,21 +362,35 @@ export class ProviderEventProcessor {
     }
   }
 
-  /** What payments knows that answers a dispute: the terms accepted at checkout, the subscription's history and its charges. */
-  private async evidencePacket(trx: PaymentsDb, row: SubscriptionRow): Promise<Record<string, string>> {
+  /**
+   * The evidence packet: the terms accepted at checkout, the subscription's access history and charges, the
+   * member's sign-ins and the circle posts they opened. The owner reviews and edits it before submitting.
+   */
+  private async evidencePacket(trx: PaymentsDb, row: SubscriptionRow, activity: MemberActivity | null): Promise<Record<string, string>> {
     const checkout = row.checkout_id ? await this.svc.repo.checkout(row.checkout_id, trx) : undefined;
     const tier = await this.svc.repo.tier(row.tier_id, trx);
     const charges = await trx.selectFrom('payments.ledger').selectAll().where('subscription_id', '=', row.id).orderBy('seq').execute();
     const history = await trx.selectFrom('payments.audit').select(['action', 'occurred_at', 'detail']).where('target_id', '=', row.id).orderBy('seq').limit(200).execute();
-    const fmt = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : 'unknown');
+    const fmt = (d: Date | string | number | null | undefined) => (d === null || d === undefined ? 'unknown' : new Date(d).toISOString());
+    const sessions = activity?.sessions ?? [];
+    const opened = activity?.opened ?? [];
     return {
       productDescription: `Membership tier "${tier?.name ?? row.tier_id}": access to ${tier?.circle_ids.length ?? 0} private circle(s) of an online community. ${tier?.description ?? ''}`.trim(),
       serviceDate: fmt(row.created_at).slice(0, 10),
       accessActivityLog: [
         `Checkout completed ${fmt(checkout?.completed_at)}; terms of service version ${checkout?.terms_version ?? 'n/a'} ${checkout?.terms_accepted ? 'accepted' : 'not recorded as accepted'} at checkout.`,
         ...history.map((h) => `${fmt(h.occurred_at as Date)} ${h.action} ${JSON.stringify(h.detail)}`),
+        sessions.length ? `Sign-ins (${sessions.length} session(s)):` : 'No active sign-in sessions on record.',
+        ...sessions.map((x) => `  signed in ${fmt(x.createdAt)}, last active ${fmt(x.lastSeenAt)}, from ${x.ip ?? 'unknown address'} (${x.userAgent ?? 'unknown device'})`),
+        opened.length ? `Paid content opened (${opened.length} post(s)):` : 'No paid posts opened on record.',
+        ...opened.map((o) => `  "${o.title}" first opened ${o.firstOpenedAt}, last ${o.lastOpenedAt}, ${o.opens} time(s)`),
       ].join('\n'),
       uncategorizedText: charges.map((c) => `${fmt(c.occurred_at as Date)} ${c.kind} ${c.amount} ${c.currency} (${c.provider_object_id})`).join('\n'),
     };
   }
+}
+
+interface MemberActivity {
+  sessions: { createdAt: number; lastSeenAt: number; ip: string | null; userAgent: string | null }[];
+  opened: OpenedPost[];
 }

@@ -138,4 +138,20 @@ export const migrations: Migrations = {
       await sql`create unique index profiles_handle on posts.profiles (lower(handle))`.execute(db);
     },
   },
+  '0002_post_opens': {
+    async up(db) {
+      // Who opened which circle post (gated content), for the evidence a creator gives the bank in a dispute.
+      await sql`create table posts.post_opens (
+        user_id uuid not null,
+        post_id uuid not null references posts.posts(id) on delete cascade,
+        community_id uuid not null,
+        space_id uuid not null,
+        first_opened_at timestamptz not null default now(),
+        last_opened_at timestamptz not null default now(),
+        opens integer not null default 1,
+        primary key (user_id, post_id)
+      )`.execute(db);
+      await sql`create index post_opens_member on posts.post_opens (community_id, user_id, last_opened_at desc)`.execute(db);
+    },
+  },
 };

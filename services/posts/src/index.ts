@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { defineService } from '@circles/platform';
+import { defineService, type PostsApi } from '@circles/platform';
 import { parse } from 'graphql';
 import { migrations } from '../migrations/index.ts';
 import type { PostsDb } from './repo.ts';
@@ -20,6 +20,9 @@ export const postsService = defineService({
     const service = new PostsService(deps);
     return {
       resolvers: createPostsResolvers(service),
+      api: {
+        openedBy: ({ userId, communityId, limit }: { userId: string; communityId: string; limit?: number }) => service.openedBy(userId, communityId, limit),
+      } satisfies PostsApi,
       eventHandlers: {
         // @mentions are resolved against auth's public handles, kept here as a projection.
         'auth.user.registered': (event, trx) => service.applyProfile(trx as PostsDb, event.payload as { userId: string; handle: string }),

@@ -362,4 +362,20 @@ export class PostsRepository {
       .onConflict((oc) => oc.column('user_id').doUpdateSet({ handle }))
       .execute();
   }
+
+  async recordOpen(userId: string, post: Pick<PostRow, 'id' | 'community_id' | 'space_id'>): Promise<void> {
+    await sql`
+      insert into posts.post_opens (user_id, post_id, community_id, space_id) values (${userId}::uuid, ${post.id}::uuid, ${post.community_id}::uuid, ${post.space_id}::uuid)
+      on conflict (user_id, post_id) do update set last_opened_at = now(), opens = posts.post_opens.opens + 1
+        where posts.post_opens.last_opened_at < now() - interval '1 minute'`.execute(this.db);
+  }
+
+  async opensOf(userId: string, communityId: string, limit: number) {
+    const { rows } = await sql<{ post_id: string; space_id: string; title: string | null; excerpt: string; first_opened_at: Date; last_opened_at: Date; opens: number }>`
+      select o.post_id, o.space_id, p.title, p.excerpt, o.first_opened_at, o.last_opened_at, o.opens
+      from posts.post_opens o join posts.posts p on p.id = o.post_id
+      where o.user_id = ${userId}::uuid and o.community_id = ${communityId}::uuid
+      order by o.last_opened_at desc limit ${limit}`.execute(this.db);
+    return rows;
+  }
 }

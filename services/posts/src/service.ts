@@ -163,7 +163,24 @@ export class PostsService {
   async post(id: string, viewer: Viewer): Promise<PostView | null> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
     const row = await this.repo.post(id);
-    return row ? this.view(row, viewer) : null;
+    const view = row ? await this.view(row, viewer) : null;
+    // Opening a circle's post in full is recorded (at most once a minute per person and post): it is what a
+    // creator shows a bank when a paying member disputes the charge.
+    if (view?.mode === 'full' && view.access.kind === 'circle' && viewer.userId) await this.repo.recordOpen(viewer.userId, view.row);
+    return view;
+  }
+
+  /** Circle posts this person opened in a community, newest first (the payments service's dispute evidence). */
+  async openedBy(userId: string, communityId: string, limit = 200) {
+    if (!/^[0-9a-f-]{36}$/i.test(userId) || !/^[0-9a-f-]{36}$/i.test(communityId)) return [];
+    return (await this.repo.opensOf(userId, communityId, Math.min(Math.max(limit, 1), 1000))).map((r) => ({
+      postId: r.post_id,
+      spaceId: r.space_id,
+      title: r.title ?? r.excerpt.slice(0, 80),
+      firstOpenedAt: r.first_opened_at.toISOString(),
+      lastOpenedAt: r.last_opened_at.toISOString(),
+      opens: r.opens,
+    }));
   }
 
   canModerate(row: Pick<PostRow, 'community_id' | 'space_id'>, viewer: Viewer) {
