@@ -148,6 +148,7 @@ export class ProviderEventProcessor {
         const owner = await this.ownerOfCharge(charge, true);
         if (!owner) return nothing;
         const activity = await this.memberActivity(dispute.id, charge.id);
+        if (dispute.status === 'lost') await this.endAfterLostDispute(charge.id);
         return async (trx) => {
           const row = await owner(trx);
           if (!row) return;
@@ -299,6 +300,17 @@ export class ProviderEventProcessor {
   }
 
   /** A live dispute suspends the access; won restores it, lost keeps it ended. The owner is told and gets an evidence packet. */
+  /** A lost dispute ends the subscription it paid for, so the member is not charged again for access they lost. */
+  private async endAfterLostDispute(chargeId: string): Promise<void> {
+    const repo = this.svc.repo;
+    const charge = await repo.ledgerCharge(repo.db, chargeId);
+    const sub = charge?.subscription_id ? await repo.subscription(charge.subscription_id) : undefined;
+    if (!sub?.provider_subscription_id || !['trialing', 'active', 'past_due', 'unpaid'].includes(sub.status)) return;
+    const current = await this.provider.retrieveSubscription(sub.provider_subscription_id);
+    if (current.status === 'canceled' || current.status === 'incomplete_expired') return;
+    await this.provider.cancelSubscriptionNow(sub.provider_subscription_id);
+  }
+
   /**
    * For a dispute seen the first time: the member's sessions (sign-ins: when, from where, on what) and the circle
    * posts they opened in the community, read from the session store and the posts service before the transaction.

@@ -286,5 +286,12 @@ describe.each(modes)('paid circles with the test provider (%s)', (mode) => {
     expect(account.payouts[0]).toMatchObject({ currency: 'usd', status: 'paid' });
     await expect.poll(async () => (await ok(`query($c: ID!) { ledger(communityId: $c, first: 500) { kind } }`, { c: community }, 'owner')).ledger.some((l: { kind: string }) => l.kind === 'PAYOUT')).toBe(true);
     expect(codeOf(await p.gql(`query($c: ID!) { payoutAccount(communityId: $c) { exists } }`, { c: community }, as('zed')))).toBe('FORBIDDEN');
+
+    // A lost dispute ends the subscription too: no further charges for access that is gone.
+    const dispute = (await ok(`mutation($s: ID!) { simulateTestDispute(subscriptionId: $s) { id } }`, { s: zedSub.id }, 'owner')).simulateTestDispute.id;
+    await expect.poll(() => inCircle('zed')).toBe(false);
+    expect((await ok(`mutation($d: ID!) { simulateTestDisputeOutcome(disputeId: $d, won: false) { status } }`, { d: dispute }, 'owner')).simulateTestDisputeOutcome.status).toBe('LOST');
+    await expect.poll(async () => (await mine('zed'))[0]).toMatchObject({ status: 'CANCELED', entitled: false, suspendedReason: 'dispute lost' });
+    expect(await inCircle('zed')).toBe(false);
   });
 });
