@@ -125,13 +125,22 @@ export interface OpenedPost {
   opens: number;
 }
 
+export interface AuthApi {
+  /**
+   * How to reach a person by email, for services that must tell them something the app alone cannot (a creator
+   * about a dispute on a payment). Never exposed to clients; null for an unknown id.
+   */
+  contactOf(input: { userId: string }): Promise<{ email: string; displayName: string; verified: boolean } | null>;
+}
+
 export interface ServiceApis {
+  auth: AuthApi;
   community: CommunityApi;
   media: MediaApi;
   posts: PostsApi;
 }
 export type ApiName = keyof ServiceApis;
-export const apiNames: ApiName[] = ['community', 'media', 'posts'];
+export const apiNames: ApiName[] = ['auth', 'community', 'media', 'posts'];
 
 /**
  * Plain HTTP routes a service serves beside its subgraph (uploads and downloads do not fit GraphQL). The gateway

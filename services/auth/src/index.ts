@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { defineService } from '@circles/platform';
+import { type AuthApi, defineService } from '@circles/platform';
 import { parse } from 'graphql';
 import { migrations } from '../migrations/index.ts';
 import { createAuthResolvers } from './resolvers.ts';
@@ -13,7 +13,10 @@ export const authService = defineService({
   migrations,
   create(deps) {
     const service = new AuthService(deps);
-    return { resolvers: createAuthResolvers(service) };
+    return {
+      resolvers: createAuthResolvers(service),
+      api: { contactOf: ({ userId }: { userId: string }) => service.contactOf(userId) } satisfies AuthApi,
+    };
   },
 });
 

@@ -290,4 +290,11 @@ export class AuthService {
     const state = await limiter.consume(key);
     if (!state.allowed) throw authErrors.rateLimited(state.retryAfterMs);
   }
+
+  /** For other services (never clients): a person's address and name, e.g. to tell a creator about a dispute. */
+  async contactOf(userId: string): Promise<{ email: string; displayName: string; verified: boolean } | null> {
+    if (!/^[0-9a-f-]{36}$/i.test(userId)) return null;
+    const [user] = await this.repo.findByIds([userId]);
+    return user ? { email: user.email, displayName: user.display_name, verified: user.email_verified_at !== null } : null;
+  }
 }

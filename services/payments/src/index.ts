@@ -7,7 +7,7 @@ import { createPaymentsHttp } from './http.ts';
 import type { ProviderEvent } from './provider.ts';
 import { createPaymentProvider } from './providers/index.ts';
 import { createPaymentsResolvers } from './resolvers.ts';
-import { PaymentsService } from './service.ts';
+import { type DisputeOpened, PaymentsService } from './service.ts';
 
 export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 
@@ -37,6 +37,10 @@ export const paymentsService = defineService({
     return {
       resolvers: createPaymentsResolvers(service),
       http: createPaymentsHttp(service, provider, processor),
+      eventHandlers: {
+        // The owner hears of a dispute by email too (after the commit; the revenue page shows it either way).
+        'payments.dispute_opened': async (event) => () => service.notifyDispute(event.payload as DisputeOpened),
+      },
       async stop() {
         clearInterval(sweep);
         await processor!.stop();

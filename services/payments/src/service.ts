@@ -14,6 +14,16 @@ export const paymentsTopics = {
 } as const;
 
 export type IntervalName = 'month' | 'year' | 'once';
+
+export interface DisputeOpened {
+  disputeId: string;
+  communityId: string;
+  userId: string;
+  amount: number;
+  currency: string;
+  reason: string;
+  evidenceDueBy: string | null;
+}
 const intervalOf = (p: Pick<PriceRow, 'interval'>): IntervalName => p.interval ?? 'once';
 
 const currency = z
@@ -92,6 +102,9 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const issue = r.error.issues[0]!;
   throw badInput(issue.message, issue.path.map(String).join('.') || undefined);
 }
+
+/** Digits after the decimal point for a currency (0 for JPY, 3 for KWD...). */
+export const currencyDigits = (currency: string) => new Intl.NumberFormat('en', { style: 'currency', currency: currency.toUpperCase() }).resolvedOptions().maximumFractionDigits ?? 2;
 
 const LIVE_DISPUTE = new Set(['needs_response', 'under_review', 'warning_needs_response', 'warning_under_review']);
 
@@ -694,6 +707,31 @@ export class PaymentsService {
     const row = await this.repo.saveEvidence(dispute.id, evidence, submit);
     await this.repo.transaction((trx) => this.repo.audit(trx, { communityId: dispute.community_id, actorId: userId, action: submit ? 'dispute.evidence.submit' : 'dispute.evidence.save', targetType: 'dispute', targetId: dispute.id }));
     return row;
+  }
+
+  /** Tells the community's owner by email that a charge is disputed, what is at stake and until when to answer. */
+  async notifyDispute(d: DisputeOpened): Promise<void> {
+    const community = await this.deps.apis.community.describeCommunity({ communityId: d.communityId });
+    if (!community) return;
+    const owner = await this.deps.apis.auth.contactOf({ userId: community.ownerId });
+    if (!owner) return;
+    const amount = new Intl.NumberFormat('en', { style: 'currency', currency: d.currency.toUpperCase() }).format(d.amount / 10 ** currencyDigits(d.currency));
+    const page = `${this.deps.config.publicUrl.replace(/\/$/, '')}/c/${community.slug}/settings/revenue`;
+    await this.deps.mailer.send({
+      to: owner.email,
+      subject: `A payment to ${community.name} is disputed`,
+      text: [
+        `Hi ${owner.displayName},`,
+        '',
+        `A member's bank has disputed a ${amount} payment to ${community.name} (reason: ${d.reason.replace(/_/g, ' ')}). Their access to the paid circles is suspended until the dispute is decided.`,
+        d.evidenceDueBy ? `Respond by ${new Date(d.evidenceDueBy).toUTCString()}.` : '',
+        '',
+        `We have prepared an evidence packet (terms accepted at checkout, sign-ins, paid posts they opened, charges). Review and submit it here: ${page}`,
+        this.provider.kind === 'test' ? '\n(Test mode: no real money is involved.)' : '',
+      ]
+        .filter((l, i, all) => l !== '' || all[i - 1] !== '')
+        .join('\n'),
+    });
   }
 
   // ---- payouts (Connect) ----------------------------------------------------------------------------------

@@ -179,6 +179,8 @@ describe.each(modes)('paid circles with the test provider (%s)', (mode) => {
     expect(evidence.productDescription).toContain('Insiders');
     const [sub] = await mine('mia');
     expect(sub).toMatchObject({ entitled: false, suspendedReason: 'dispute' });
+    // The owner is told by email, with where to answer.
+    await expect.poll(async () => (await p.mail()).find((m) => m.to === 'owner@pay.example' && m.subject === 'A payment to Paid club is disputed')?.text).toMatch(/\$12\.00 payment.*suspended[\s\S]*\/c\/paid-club\/settings\/revenue/);
     await expect.poll(() => inCircle('mia')).toBe(false);
     const revenue = (await ok(`query($c: ID!) { revenue(communityId: $c) { openDisputes activeSubscribers mrr { amount currency } } }`, { c: community }, 'owner')).revenue;
     expect(revenue.openDisputes).toBe(1);
