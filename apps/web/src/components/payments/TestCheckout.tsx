@@ -15,7 +15,8 @@ const TAX_ID_TYPES = ['eu_vat', 'gb_vat', 'us_ein', 'ca_bn', 'au_abn'] as const;
 
 export function TestCheckoutForm({ checkoutId, amountLabel, trial, requireTerms, allowPromotionCodes, cancelUrl }: {
   checkoutId: string;
-  amountLabel: string;
+  /** The price to pay; null when a promotion code already lowers it (the API does not say by how much). */
+  amountLabel: string | null;
   trial: boolean;
   requireTerms: boolean;
   allowPromotionCodes: boolean;
@@ -71,7 +72,7 @@ export function TestCheckoutForm({ checkoutId, amountLabel, trial, requireTerms,
       {requireTerms ? <Checkbox name="acceptTerms" label={t('checkout.acceptTerms')} description={t('checkout.termsHint')} aria-required="true" error={form.fieldState('acceptTerms').error} /> : null}
       <div className="c-actions">
         <Button type="submit" pending={form.pending}>
-          {trial ? t('checkout.startTrial') : t('checkout.pay', { amount: amountLabel })}
+          {trial ? t('checkout.startTrial') : amountLabel ? t('checkout.pay', { amount: amountLabel }) : t('checkout.payDiscounted')}
         </Button>
         <a href={cancelUrl} className="c-button c-button--secondary">
           {t('checkout.cancel')}

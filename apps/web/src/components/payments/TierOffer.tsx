@@ -30,9 +30,13 @@ export interface TierOfferProps {
   loginHref: string;
   /** An archived community sells nothing. */
   archived: boolean;
+  /** Names of the community's circles the viewer can see, for a bundle's other circles. */
+  circleNames?: Record<string, string>;
+  /** The circle whose page this is (not repeated among "also opens"). */
+  circleId?: string;
 }
 
-export function TierOffer({ tiers, circleName, communityName, communitySlug, viewer, loginHref, archived }: TierOfferProps) {
+export function TierOffer({ tiers, circleName, communityName, communitySlug, viewer, loginHref, archived, circleNames = {}, circleId }: TierOfferProps) {
   const [promo, setPromo] = useState('');
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<{ message: string; field?: string | undefined }>();
@@ -87,6 +91,7 @@ export function TierOffer({ tiers, circleName, communityName, communitySlug, vie
             setPromo(e.target.value);
             if (promoError) setError(undefined);
           }}
+          className="c-promo-field"
           autoComplete="off"
           spellCheck={false}
           maxLength={40}
@@ -98,6 +103,7 @@ export function TierOffer({ tiers, circleName, communityName, communitySlug, vie
           const prices = [...tier.prices].sort((a, b) => INTERVALS.indexOf(a.interval) - INTERVALS.indexOf(b.interval));
           const sub = tier.viewerSubscription;
           const headingId = `tier-${tier.id}`;
+          const others = tier.circles.filter((c) => c.id !== circleId && circleNames[c.id]).map((c) => circleNames[c.id]!);
           return (
             <li key={tier.id} className="c-tier" data-testid="tier" aria-labelledby={headingId}>
               <h3 id={headingId} className="c-tier__name">
@@ -111,6 +117,7 @@ export function TierOffer({ tiers, circleName, communityName, communitySlug, vie
                   ))}
                 </ul>
               ) : null}
+              {others.length ? <p className="c-muted">{t('tiers.alsoOpens', { circles: others.join(', ') })}</p> : null}
               {tier.trialDays > 0 ? (
                 <p>
                   <Badge tone="success">{trialLabel(tier.trialDays)}</Badge>

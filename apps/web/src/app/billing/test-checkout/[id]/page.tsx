@@ -57,15 +57,25 @@ export default async function TestCheckoutPage({ params }: Props) {
           <dd>{t(`checkout.interval.${checkout.interval}`)}</dd>
           <dt>{t('checkout.trial')}</dt>
           <dd>{checkout.trialDays > 0 ? t('checkout.trialDays', { days: checkout.trialDays, price }) : t('checkout.noTrial')}</dd>
-          <dt>{t('checkout.dueToday')}</dt>
-          <dd>{formatMoney(checkout.trialDays > 0 ? 0 : checkout.amount, checkout.currency)}</dd>
+          {checkout.allowPromotionCodes ? (
+            <>
+              <dt>{t('checkout.dueToday')}</dt>
+              <dd>{formatMoney(checkout.trialDays > 0 ? 0 : checkout.amount, checkout.currency)}</dd>
+            </>
+          ) : (
+            // A code given before checkout is already on the session; the API does not say the discounted total.
+            <>
+              <dt>{t('checkout.discount')}</dt>
+              <dd>{t('checkout.presetPromo')}</dd>
+            </>
+          )}
         </dl>
       </Card>
       {open ? (
         <Card title={t('checkout.payment')}>
           <TestCheckoutForm
             checkoutId={id}
-            amountLabel={formatMoney(checkout.amount, checkout.currency)}
+            amountLabel={checkout.allowPromotionCodes ? formatMoney(checkout.amount, checkout.currency) : null}
             trial={checkout.trialDays > 0}
             requireTerms={checkout.requireTerms}
             allowPromotionCodes={checkout.allowPromotionCodes}

@@ -89,6 +89,7 @@ export default async function CirclePage({ params, searchParams }: Params) {
   const mySubscriptions = tiers.filter((tier) => tier.viewerSubscription);
   const checkout = paid && typeof query.checkout === 'string' ? query.checkout : null;
   const paywall = paid && !readable;
+  const circleNames = Object.fromEntries(community.circles.map((c) => [c.id, c.name]));
   const tiersTitle = paywall ? t('tiers.offerTitle', { circle: circle.name }) : mySubscriptions.length ? t('tiers.yourSubscription') : t('tiers.listTitle');
   const showTiers = paywall || mySubscriptions.length > 0 || managesCircles || permissions.includes('manage_community');
 
@@ -159,6 +160,8 @@ export default async function CirclePage({ params, searchParams }: Params) {
                 viewer={!viewer ? 'anonymous' : community.viewerRole ? 'member' : 'outsider'}
                 loginHref={`/login?next=${encodeURIComponent(path)}`}
                 archived={community.archived}
+                circleNames={circleNames}
+                circleId={circle.id}
               />
             </>
           ) : mySubscriptions.length ? (
@@ -171,7 +174,7 @@ export default async function CirclePage({ params, searchParams }: Params) {
               ))}
             </ul>
           ) : (
-            <TierOffer tiers={tiers} circleName={circle.name} communityName={community.name} communitySlug={community.slug} viewer="preview" loginHref="" archived={community.archived} />
+            <TierOffer tiers={tiers} circleName={circle.name} communityName={community.name} communitySlug={community.slug} viewer="preview" loginHref="" archived={community.archived} circleNames={circleNames} circleId={circle.id} />
           )}
           {permissions.includes('manage_community') ? (
             <p className="c-after-form">
