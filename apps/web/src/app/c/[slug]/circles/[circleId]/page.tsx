@@ -191,7 +191,7 @@ export default async function CirclePage({ params, searchParams }: Params) {
         basePath={path}
         params={feedParams(query)}
         signedIn={viewer !== null}
-        joinHref={viewer ? '#circle-membership' : `/login?next=${encodeURIComponent(path)}`}
+        joinHref={viewer ? (paywall && showTiers ? '#tiers' : '#circle-membership') : `/login?next=${encodeURIComponent(path)}`}
         filesHref={readable ? filesPath(community.slug, { id: circle.id, kind: 'CIRCLE' }) : null}
       />
       {canManage ? (
