@@ -201,6 +201,8 @@ export class PaymentsService {
     if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
     const tier = await this.repo.tier(id);
     if (!tier) return null;
+    // Only for those who may see its circle (a private community's or a hidden circle's tiers stay unknown).
+    if (!(await this.deps.apis.community.spaceAccess({ userId: identity.userId ?? null, communityId: tier.community_id, spaceId: tier.circle_ids[0]! }))) return null;
     if (tier.archived_at) {
       if (!identity.userId || !(await this.deps.apis.community.can({ userId: identity.userId, permission: 'manage_community', communityId: tier.community_id }))) return null;
     }
