@@ -49,11 +49,31 @@ export function createPaymentsResolvers(svc: PaymentsService): Resolvers {
     return p;
   };
   const toSubscription = (s: SubscriptionRow) => ({ __row: s });
+  // Which circles the viewer may see (a hidden circle's existence stays secret), asked once per circle per request.
+  const seen = new WeakMap<RequestContext, Map<string, Promise<boolean>>>();
+  const canSee = (tier: TierRow, circleId: string, ctx: RequestContext) => {
+    let m = seen.get(ctx);
+    if (!m) seen.set(ctx, (m = new Map()));
+    let v = m.get(circleId);
+    if (!v) {
+      v = svc.deps.apis.community.spaceAccess({ userId: ctx.identity.userId ?? null, communityId: tier.community_id, spaceId: circleId }).then((a) => a !== null);
+      m.set(circleId, v);
+    }
+    return v;
+  };
+  const visibleCircles = async (tier: TierRow, ctx: RequestContext) => {
+    const visible = await Promise.all(tier.circle_ids.map((id) => canSee(tier, id, ctx)));
+    return tier.circle_ids.filter((_, i) => visible[i]);
+  };
+  const visibleTiers = async (tiers: TierRow[], ctx: RequestContext) => {
+    const keep = await Promise.all(tiers.map(async (t) => (await visibleCircles(t, ctx)).length > 0));
+    return tiers.filter((_, i) => keep[i]);
+  };
 
   return {
     Community: {
       __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
-      tiers: ({ id }: { id: string }) => svc.visibleTiers(id),
+      tiers: async ({ id }: { id: string }, _: unknown, ctx: RequestContext) => visibleTiers(await svc.visibleTiers(id), ctx),
     },
     Space: {
       __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
@@ -61,7 +81,7 @@ export function createPaymentsResolvers(svc: PaymentsService): Resolvers {
     },
     Tier: {
       communityId: (t: TierRow) => t.community_id,
-      circles: (t: TierRow) => t.circle_ids.map((id) => ({ id })),
+      circles: async (t: TierRow, _: unknown, ctx: RequestContext) => (await visibleCircles(t, ctx)).map((id) => ({ id })),
       trialDays: (t: TierRow) => t.trial_days,
       prices: async (t: TierRow, _: unknown, ctx: RequestContext) => (await pricesOf(t, ctx)).map(toPrice),
       archived: (t: TierRow) => t.archived_at !== null,
@@ -74,6 +94,8 @@ export function createPaymentsResolvers(svc: PaymentsService): Resolvers {
       id: ({ __row: s }: { __row: SubscriptionRow }) => s.id,
       tier: async ({ __row: s }: { __row: SubscriptionRow }) => svc.repo.tier(s.tier_id),
       communityId: ({ __row: s }: { __row: SubscriptionRow }) => s.community_id,
+      community: ({ __row: s }: { __row: SubscriptionRow }) => ({ id: s.community_id }),
+      user: ({ __row: s }: { __row: SubscriptionRow }) => ({ id: s.user_id }),
       price: async ({ __row: s }: { __row: SubscriptionRow }) => {
         const p = s.price_id ? await svc.repo.price(s.price_id) : undefined;
         return p ? toPrice(p) : null;
@@ -132,6 +154,8 @@ export function createPaymentsResolvers(svc: PaymentsService): Resolvers {
           interval: (c.interval ?? 'once').toUpperCase(),
           trialDays: c.trialDays ?? 0,
           allowPromotionCodes: c.allowPromotionCodes,
+          promotionCode: c.promotionCode,
+          amountDue: c.amountTotal,
           requireTerms: c.requireTerms,
           cancelUrl: c.cancelUrl,
         };
