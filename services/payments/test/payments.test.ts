@@ -296,4 +296,42 @@ describe.each(modes)('paid circles with the test provider (%s)', (mode) => {
     await expect.poll(async () => (await mine('zed'))[0]).toMatchObject({ status: 'CANCELED', entitled: false, suspendedReason: 'dispute lost' });
     expect(await inCircle('zed')).toBe(false);
   });
+
+  it.runIf(run)('a one-time purchase opens the circle for good until refunded; the test billing portal cancels and resumes', async () => {
+    const once = (await ok(`mutation($c: ID!, $i: TierInput!) { createTier(communityId: $c, input: $i) { id prices { interval amount } } }`, { c: community, i: { name: 'Lifetime', circleIds: [circle], currency: 'usd', onceAmount: 15000 } }, 'owner')).createTier;
+    expect(once.prices).toEqual([{ interval: 'ONCE', amount: 15000 }]);
+    const start = (await ok(`mutation($t: ID!) { startCheckout(tierId: $t, interval: ONCE) { url } }`, { t: once.id }, 'zed')).startCheckout;
+    const sessionId = new URL(start.url).pathname.split('/').pop();
+    expect((await ok(`query($id: ID!) { testCheckout(id: $id) { mode interval amountDue } }`, { id: sessionId }, 'zed')).testCheckout).toEqual({ mode: 'payment', interval: 'ONCE', amountDue: 15000 });
+    // Someone else's checkout page is not theirs to see or pay.
+    expect((await ok(`query($id: ID!) { testCheckout(id: $id) { mode } }`, { id: sessionId }, 'mia')).testCheckout).toBeNull();
+    expect(codeOf(await p.gql(`mutation($i: TestCheckoutInput!) { completeTestCheckout(input: $i) }`, { i: { checkoutId: sessionId, cardNumber: '4242424242424242', acceptTerms: true } }, as('mia')))).toBe('NOT_FOUND');
+    expect((await p.gql(`mutation($i: TestCheckoutInput!) { completeTestCheckout(input: $i) }`, { i: { checkoutId: sessionId, cardNumber: '4242424242424242', acceptTerms: false } }, as('zed'))).errors?.[0]?.message).toMatch(/terms/i);
+    await ok(`mutation($i: TestCheckoutInput!) { completeTestCheckout(input: $i) }`, { i: { checkoutId: sessionId, cardNumber: '4242424242424242', acceptTerms: true } }, 'zed');
+    await expect.poll(() => inCircle('zed')).toBe(true);
+    const bought = (await mine('zed'))[0];
+    expect(bought).toMatchObject({ status: 'PAID', entitled: true, interval: 'ONCE', currentPeriodEnd: null });
+    expect(codeOf(await p.gql(`mutation($s: ID!) { cancelSubscription(id: $s) { id } }`, { s: bought.id }, as('zed')))).toBe('BAD_USER_INPUT');
+    // A year of test time later it still opens the circle.
+    await ok(`mutation($c: ID!, $s: Int!) { advanceTestClock(communityId: $c, seconds: $s) }`, { c: community, s: 400 * DAY }, 'owner');
+    expect((await mine('zed'))[0]).toMatchObject({ status: 'PAID', entitled: true });
+    await ok(`mutation($s: ID!) { refundSubscription(id: $s) { status } }`, { s: bought.id }, 'owner');
+    await expect.poll(() => inCircle('zed')).toBe(false);
+
+    // otto's yearly subscription, managed in the (test) billing portal.
+    const portalUrl = (await ok(`mutation { openBillingPortal(returnPath: "/account/subscriptions") }`, {}, 'otto')).openBillingPortal as string;
+    const portalId = /\/billing\/test-portal\/([^/?]+)/.exec(portalUrl)![1]!;
+    expect((await ok(`query($id: ID!) { testPortal(id: $id) { id } }`, { id: portalId }, 'mia')).testPortal).toBeNull();
+    const portal = (await ok(`query($id: ID!) { testPortal(id: $id) { returnUrl subscriptions { id status cancelAtPeriodEnd interval } invoices { amountPaid } } }`, { id: portalId }, 'otto')).testPortal;
+    expect(portal.returnUrl).toMatch(/\/account\/subscriptions$/);
+    const live = portal.subscriptions.find((x: { status: string }) => x.status === 'active');
+    expect(live).toMatchObject({ cancelAtPeriodEnd: false, interval: 'YEAR' });
+    expect(portal.invoices.length).toBeGreaterThan(0);
+    const cancelled = (await ok(`mutation($p: ID!, $s: ID!) { testPortalCancel(portalId: $p, subscriptionId: $s, cancel: true) { subscriptions { id cancelAtPeriodEnd } } }`, { p: portalId, s: live.id }, 'otto')).testPortalCancel;
+    expect(cancelled.subscriptions.find((x: { id: string }) => x.id === live.id).cancelAtPeriodEnd).toBe(true);
+    // The portal's change reaches us as the provider's event: our record follows.
+    expect((await mine('otto'))[0]).toMatchObject({ cancelAtPeriodEnd: true, entitled: true });
+    await ok(`mutation($p: ID!, $s: ID!) { testPortalCancel(portalId: $p, subscriptionId: $s, cancel: false) { id } }`, { p: portalId, s: live.id }, 'otto');
+    expect((await mine('otto'))[0]).toMatchObject({ cancelAtPeriodEnd: false });
+  });
 });

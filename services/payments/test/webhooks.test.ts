@@ -123,6 +123,20 @@ describe.each(modes)('Stripe webhooks (%s)', (mode) => {
     expect(stripe.requestsTo('POST', '/v1/prices')[0]!.headers['idempotency-key']).toMatch(/^price:/);
   });
 
+  it.runIf(run)('the test provider is off once Stripe is configured; the billing portal is Stripe\'s', async () => {
+    for (const [q, v] of [
+      [`mutation($c: ID!) { advanceTestClock(communityId: $c, seconds: 60) }`, { c: community }],
+      [`query { testCheckout(id: "cs_test_x") { id } }`, {}],
+      [`mutation { completeTestOnboarding(accountId: "acct_x") }`, {}],
+    ] as const) {
+      const r = await p.gql(q, v, { token: tokens.owner });
+      expect(r.errors?.[0]?.extensions?.code, q).toBe('FAILED_PRECONDITION');
+      expect(r.errors?.[0]?.message).toMatch(/Test payments are off/);
+    }
+    // Without a billing account yet there is no portal to open; after a checkout there is.
+    expect((await p.gql(`mutation { openBillingPortal }`, {}, { token: tokens.ana })).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
   it.runIf(run)('invalid deliveries get 400 and change nothing', async () => {
     const object = stripe.setAccount([...stripe.accounts.keys()][0]!);
     const event = stripe.event('account.updated', object);
@@ -150,6 +164,10 @@ describe.each(modes)('Stripe webhooks (%s)', (mode) => {
       expect((await deliver(body, header)).status).toBe(200);
       await expect.poll(pending).toBe(0);
     });
+    const portal = await ok(`mutation { openBillingPortal(returnPath: "/account/subscriptions") }`, {}, 'ana');
+    expect(portal.openBillingPortal).toMatch(/^https:\/\/billing\.stripe\.test\//);
+    expect(stripe.requestsTo('POST', '/v1/billing_portal/sessions').at(-1)!.params).toMatchObject({ return_url: expect.stringMatching(/\/account\/subscriptions$/) });
+    expect((await p.gql(`mutation { openBillingPortal(returnPath: "https://evil.example/") }`, {}, { token: tokens.ana })).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'returnPath' });
     const inOrder = await state('ana');
     expect(inOrder.sub).toMatchObject({ status: 'ACTIVE', entitled: true, cancelAtPeriodEnd: true, suspendedReason: null });
     expect(inOrder.member).toBe(true);
