@@ -95,6 +95,29 @@ export function verifyStripeSignature(
   if (Math.abs(nowSeconds - timestamp) > toleranceSeconds) throw new WebhookSignatureError('timestamp outside the tolerance');
 }
 
+/** A verified webhook body as a ProviderEvent (Stripe's Event object with `data.object`); malformed ones throw. */
+export function parseStripeEvent(rawBody: string): ProviderEvent {
+    let event: unknown;
+    try {
+      event = JSON.parse(rawBody);
+    } catch {
+      throw new WebhookSignatureError('malformed payload');
+    }
+    if (!isObj(event)) throw new WebhookSignatureError('malformed payload');
+    const data = objAt(event, 'data');
+    const object = objAt(data, 'object');
+    if (typeof event.id !== 'string' || typeof event.type !== 'string' || !object) throw new WebhookSignatureError('malformed payload: not a Stripe event');
+    if (typeof event.created !== 'number') throw new WebhookSignatureError('malformed payload: not a Stripe event');
+    return {
+      id: event.id,
+      type: event.type,
+      created: event.created,
+      account: typeof event.account === 'string' ? event.account : null,
+      livemode: !!event.livemode,
+      object,
+    };
+}
+
 function hmacHex(secret: string, payload: string): string {
   return createHmac('sha256', secret).update(payload, 'utf8').digest('hex');
 }
@@ -600,25 +623,7 @@ export class StripeProvider implements PaymentProvider {
 
   verifyWebhook(rawBody: string, signatureHeader: string | null, nowSeconds?: number): ProviderEvent {
     verifyStripeSignature(rawBody, signatureHeader, this.webhookSecret, STRIPE_SIGNATURE_TOLERANCE_SECONDS, nowSeconds ?? Date.now() / 1000);
-    let event: unknown;
-    try {
-      event = JSON.parse(rawBody);
-    } catch {
-      throw new WebhookSignatureError('malformed payload');
-    }
-    if (!isObj(event)) throw new WebhookSignatureError('malformed payload');
-    const data = objAt(event, 'data');
-    const object = objAt(data, 'object');
-    if (typeof event.id !== 'string' || typeof event.type !== 'string' || !object) throw new WebhookSignatureError('malformed payload: not a Stripe event');
-    if (typeof event.created !== 'number') throw new WebhookSignatureError('malformed payload: not a Stripe event');
-    return {
-      id: event.id,
-      type: event.type,
-      created: event.created,
-      account: typeof event.account === 'string' ? event.account : null,
-      livemode: !!event.livemode,
-      object,
-    };
+    return parseStripeEvent(rawBody);
   }
 
   // -- HTTP -----------------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@
  * once: the pipeline deduplicates by event id).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { isUniqueViolation } from '@circles/platform';
 import { type Kysely, sql } from 'kysely';
 import {
@@ -40,8 +40,8 @@ import {
   type ProviderPayout,
   type ProviderSubscription,
   type SubscriptionStatus,
-  WebhookSignatureError,
 } from '../provider.ts';
+import { parseStripeEvent, signStripePayload, verifyStripeSignature as checkStripeSignature } from './stripe.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Constants
@@ -742,10 +742,9 @@ function checkCard(cardNumber: string): CheckedCard {
 // ---------------------------------------------------------------------------------------------------------------
 // Webhook signatures (Stripe's scheme)
 
-/** The Stripe-Signature header for a body: `t=<t>,v1=hex(HMAC-SHA256(secret, "<t>.<body>"))`. */
+/** The Stripe-Signature header for a body (Stripe's scheme, shared with the Stripe adapter). */
 export function signTestEvent(body: string, secret: string, t: number): string {
-  const v1 = createHmac('sha256', secret).update(`${t}.${body}`, 'utf8').digest('hex');
-  return `t=${t},v1=${v1}`;
+  return signStripePayload(body, secret, t);
 }
 
 /** A ProviderEvent as Stripe's webhook body (an Event object, `data.object`). */
@@ -764,47 +763,10 @@ export function stripeEventBody(event: ProviderEvent): string {
   });
 }
 
-/** Checks a Stripe-Signature header over the raw body and returns the event, normalized. */
+/** Checks a Stripe-Signature header over the raw body (300 s either way) and returns the event, normalized. */
 export function verifyStripeSignature(rawBody: string, header: string | null, secret: string, nowSeconds: number, tolerance = WEBHOOK_TOLERANCE): ProviderEvent {
-  if (!header) throw new WebhookSignatureError('No signatures found matching the expected signature for payload (missing header)');
-  let t: number | null = null;
-  const signatures: string[] = [];
-  for (const part of header.split(',')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) continue;
-    const key = part.slice(0, eq).trim();
-    const value = part.slice(eq + 1).trim();
-    if (key === 't') t = /^\d{1,12}$/.test(value) ? Number(value) : Number.NaN;
-    else if (key === 'v1') signatures.push(value);
-  }
-  if (t === null || !Number.isFinite(t) || signatures.length === 0) throw new WebhookSignatureError('Unable to extract timestamp and signatures from header');
-  const expected = createHmac('sha256', secret).update(`${t}.${rawBody}`, 'utf8').digest();
-  const matches = signatures.some((sig) => {
-    if (!/^[0-9a-f]{64}$/i.test(sig)) return false;
-    return timingSafeEqual(Buffer.from(sig, 'hex'), expected);
-  });
-  if (!matches) throw new WebhookSignatureError('No signatures found matching the expected signature for payload');
-  if (nowSeconds - t > tolerance) throw new WebhookSignatureError('Timestamp outside the tolerance zone');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(rawBody);
-  } catch {
-    throw new WebhookSignatureError('The webhook body is not JSON');
-  }
-  const e = parsed as Record<string, unknown> | null;
-  const data = e?.data as { object?: unknown } | undefined;
-  const object = (data?.object ?? e?.object) as unknown;
-  if (!e || typeof e.id !== 'string' || typeof e.type !== 'string' || typeof object !== 'object' || object === null) {
-    throw new WebhookSignatureError('The webhook body is not an event');
-  }
-  return {
-    id: e.id,
-    type: e.type,
-    created: typeof e.created === 'number' ? e.created : 0,
-    account: typeof e.account === 'string' ? e.account : null,
-    livemode: e.livemode === true,
-    object: object as Record<string, unknown>,
-  };
+  checkStripeSignature(rawBody, header, secret, tolerance, nowSeconds);
+  return parseStripeEvent(rawBody);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
