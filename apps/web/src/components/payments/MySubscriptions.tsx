@@ -25,6 +25,7 @@ export interface ChangeOption {
   label: string;
 }
 
+/** A subscription with its community (null when the viewer may no longer see it) and the tiers it may move to. */
 export type MySubscription = SubscriptionFieldsFragment & { community: { name: string; slug: string } | null; options: ChangeOption[] };
 
 export function MySubscriptionList({ subscriptions }: { subscriptions: MySubscription[] }) {
@@ -82,6 +83,7 @@ export function MySubscriptionList({ subscriptions }: { subscriptions: MySubscri
             </li>
           ) : null}
           {s.suspendedReason ? <li>{t('subscriptions.suspended', { reason: s.suspendedReason })}</li> : null}
+          {!s.community && isChangeable(s) ? <li data-testid="change-unavailable">{t('subscriptions.changeUnavailable')}</li> : null}
         </ul>
       </div>
       {isChangeable(s) ? (

@@ -15,14 +15,16 @@ const TAX_ID_TYPES = ['eu_vat', 'gb_vat', 'us_ein', 'ca_bn', 'au_abn'] as const;
 
 export function TestCheckoutForm({ checkoutId, amountLabel, trial, requireTerms, allowPromotionCodes, cancelUrl }: {
   checkoutId: string;
-  /** The price to pay; null when a promotion code already lowers it (the API does not say by how much). */
-  amountLabel: string | null;
+  /** What is charged now (after a code applied up front), formatted. */
+  amountLabel: string;
   trial: boolean;
   requireTerms: boolean;
   allowPromotionCodes: boolean;
   cancelUrl: string;
 }) {
   const [taxType, setTaxType] = useState('');
+  // A code typed here is checked and taken off when paying: until then the amount it leaves is not known.
+  const [typedCode, setTypedCode] = useState('');
   const pay = useCallback(
     async (v: FormValues) => {
       const acceptTerms = v.acceptTerms === 'on';
@@ -58,7 +60,19 @@ export function TestCheckoutForm({ checkoutId, amountLabel, trial, requireTerms,
         spellCheck={false}
         {...form.fieldState('cardNumber')}
       />
-      {allowPromotionCodes ? <TextField name="promotionCode" label={t('checkout.promotionCode')} autoComplete="off" spellCheck={false} maxLength={40} {...form.fieldState('promotionCode')} /> : null}
+      {allowPromotionCodes ? (
+        <TextField
+          name="promotionCode"
+          label={t('checkout.promotionCode')}
+          description={t('checkout.promotionCodeHint')}
+          autoComplete="off"
+          spellCheck={false}
+          maxLength={40}
+          value={typedCode}
+          onChange={(e) => setTypedCode(e.target.value)}
+          {...form.fieldState('promotionCode')}
+        />
+      ) : null}
       <SelectField
         name="taxIdType"
         label={t('checkout.taxIdType')}
@@ -72,7 +86,7 @@ export function TestCheckoutForm({ checkoutId, amountLabel, trial, requireTerms,
       {requireTerms ? <Checkbox name="acceptTerms" label={t('checkout.acceptTerms')} description={t('checkout.termsHint')} aria-required="true" error={form.fieldState('acceptTerms').error} /> : null}
       <div className="c-actions">
         <Button type="submit" pending={form.pending}>
-          {trial ? t('checkout.startTrial') : amountLabel ? t('checkout.pay', { amount: amountLabel }) : t('checkout.payDiscounted')}
+          {trial ? t('checkout.startTrial') : typedCode.trim() ? t('checkout.payWithCode') : t('checkout.pay', { amount: amountLabel })}
         </Button>
         <a href={cancelUrl} className="c-button c-button--secondary">
           {t('checkout.cancel')}

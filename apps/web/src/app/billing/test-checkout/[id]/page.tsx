@@ -37,6 +37,11 @@ export default async function TestCheckoutPage({ params }: Props) {
   if (!checkout) notFound();
   const price = priceLabel(checkout);
   const open = checkout.status === 'open';
+  const trial = checkout.trialDays > 0;
+  // What is charged now, after a code applied up front (nothing during a trial); a trial's later charges are the
+  // price, less the code's discount if one is applied (how long it lasts is the code's).
+  const amountDue = formatMoney(checkout.amountDue, checkout.currency);
+  const dueNow = !trial ? amountDue : checkout.promotionCode ? t('checkout.dueTrialPromo', { now: amountDue, price }) : t('checkout.dueTrial', { now: amountDue, price });
   return (
     <div className="c-stack c-narrow">
       <TestModeBanner>
@@ -56,27 +61,23 @@ export default async function TestCheckoutPage({ params }: Props) {
           <dt>{t('checkout.billing')}</dt>
           <dd>{t(`checkout.interval.${checkout.interval}`)}</dd>
           <dt>{t('checkout.trial')}</dt>
-          <dd>{checkout.trialDays > 0 ? t('checkout.trialDays', { days: checkout.trialDays, price }) : t('checkout.noTrial')}</dd>
-          {checkout.allowPromotionCodes ? (
+          <dd>{trial ? t('checkout.trialDays', { days: checkout.trialDays }) : t('checkout.noTrial')}</dd>
+          {checkout.promotionCode ? (
             <>
-              <dt>{t('checkout.dueToday')}</dt>
-              <dd>{formatMoney(checkout.trialDays > 0 ? 0 : checkout.amount, checkout.currency)}</dd>
+              <dt>{t('checkout.promotionCode')}</dt>
+              <dd data-testid="checkout-promotion-code">{t('checkout.promoApplied', { code: checkout.promotionCode })}</dd>
             </>
-          ) : (
-            // A code given before checkout is already on the session; the API does not say the discounted total.
-            <>
-              <dt>{t('checkout.discount')}</dt>
-              <dd>{t('checkout.presetPromo')}</dd>
-            </>
-          )}
+          ) : null}
+          <dt>{checkout.status === 'complete' ? t('checkout.charged') : t('checkout.dueToday')}</dt>
+          <dd data-testid="checkout-amount-due">{dueNow}</dd>
         </dl>
       </Card>
       {open ? (
         <Card title={t('checkout.payment')}>
           <TestCheckoutForm
             checkoutId={id}
-            amountLabel={checkout.allowPromotionCodes ? formatMoney(checkout.amount, checkout.currency) : null}
-            trial={checkout.trialDays > 0}
+            amountLabel={amountDue}
+            trial={trial}
             requireTerms={checkout.requireTerms}
             allowPromotionCodes={checkout.allowPromotionCodes}
             cancelUrl={checkout.cancelUrl}

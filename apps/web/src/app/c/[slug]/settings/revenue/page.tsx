@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { ClientError, LedgerPeopleDocument, PayoutAccountDocument, RevenuePageDocument, type PayoutAccountQuery } from '@circles/client';
+import { ClientError, PayoutAccountDocument, RevenuePageDocument, type PayoutAccountQuery } from '@circles/client';
 import { LocalTime } from '@/components/LocalTime';
 import {
   AdvanceClockForm,
@@ -42,7 +42,7 @@ export default async function RevenueSettingsPage({ params, searchParams }: Prop
   const { community, viewer } = await requireSettings(slug, 'revenue');
   const isOwner = community.owner.id === viewer.user.id;
   const client = await serverClient();
-  const [data, payouts, people] = await Promise.all([
+  const [data, payouts] = await Promise.all([
     client.request(RevenuePageDocument, { communityId: community.id, first: LEDGER_PAGE, before }),
     // The balance is read from the provider: if it cannot be reached, the rest of the page still shows.
     client.request(PayoutAccountDocument, { communityId: community.id }).then(
@@ -52,16 +52,9 @@ export default async function RevenueSettingsPage({ params, searchParams }: Prop
         throw err;
       },
     ),
-    client.request(LedgerPeopleDocument, { communityId: community.id }).catch(() => null),
   ]);
   const { paymentsInfo: info, revenue, disputes, communitySubscriptions: subscriptions, ledger } = data;
   const testMode = info.testMode;
-
-  // A subscription does not name its buyer; the ledger's entries for it (and its disputes) do.
-  const buyer = new Map<string, string>();
-  for (const e of [...(people?.ledger ?? []), ...ledger]) if (e.subscriptionId && e.user) buyer.set(e.subscriptionId, personLabel(e.user));
-  for (const d of disputes) if (d.subscription && d.user) buyer.set(d.subscription.id, personLabel(d.user));
-  const who = (subscriptionId: string) => buyer.get(subscriptionId) ?? t('settings.subs.unknownPerson');
 
   const account = 'account' in payouts ? payouts.account : null;
   const payoutState = !account ? null : !account.exists ? 'notSetUp' : !account.chargesEnabled ? 'incomplete' : account.payoutsEnabled ? 'ready' : 'chargesOnly';
@@ -207,7 +200,9 @@ export default async function RevenueSettingsPage({ params, searchParams }: Prop
             <ul className="c-list" aria-label={t('settings.disputes.title')} data-testid="disputes">
               {disputes.map((d) => {
                 const amount = formatMoney(d.amount, d.currency);
-                const person = d.user ? personLabel(d.user) : t('settings.subs.unknownPerson');
+                // The dispute names the person when the provider's charge leads to one; its subscription always does.
+                const buyer = d.user ?? d.subscription?.user;
+                const person = buyer ? personLabel(buyer) : t('settings.subs.unknownPerson');
                 const what = t('settings.disputes.item', { amount, person });
                 return (
                   <li key={d.id} className="c-stack" data-testid="dispute">
@@ -267,7 +262,7 @@ export default async function RevenueSettingsPage({ params, searchParams }: Prop
                 </thead>
                 <tbody>
                   {subscriptions.map((s) => {
-                    const person = who(s.id);
+                    const person = personLabel(s.user);
                     const refundable = !['REFUNDED', 'INCOMPLETE'].includes(s.status);
                     const disputable = testMode && isOwner && ['ACTIVE', 'PAST_DUE', 'PAID'].includes(s.status);
                     return (
