@@ -12,7 +12,9 @@
  * - My subscriptions: cancel at period end (with a confirmation) -> access continues; then THE TEST ADVANCES THE
  *   TEST CLOCK by 32 days (GraphQL, as the owner: advanceTestClock), past the period end -> the circle page shows
  *   the paywall again -> the member subscribes again -> the circle is open again;
- * - the revenue page shows the subscriber, the ledger's charges and the test controls;
+ * - a promotion code given before checkout: the test checkout page shows the discounted amount due, the code, and
+ *   "Pay <that amount>";
+ * - the revenue page names the subscriber of each subscription, and shows the ledger's charges and the test controls;
  * - axe finds no serious or critical violation on the test checkout page, My subscriptions and the revenue page (and
  *   the tier editor, the onboarding page and the paywalled circle page).
  *
@@ -63,6 +65,9 @@ describe.runIf(browserTestsRun)('paid circles in the browser (test payments prov
     const summary = page.getByTestId('checkout-summary');
     expect(await summary.textContent()).toContain(tier.name);
     expect(await summary.textContent()).toContain('$9.99 / month');
+    // No code applied up front: the full price is due now.
+    expect(await page.getByTestId('checkout-amount-due').textContent()).toBe('$9.99');
+    expect(await page.getByTestId('checkout-promotion-code').count()).toBe(0);
     const form = page.getByRole('form', { name: 'Payment' });
     if (opts.tryMistakes) {
       await audit(page, 'test checkout');
@@ -203,7 +208,24 @@ describe.runIf(browserTestsRun)('paid circles in the browser (test payments prov
     await openHydrated(mp, '/account/subscriptions');
     expect(await mp.getByRole('region', { name: 'Ended' }).getByTestId('subscription').filter({ hasText: tier.name }).count()).toBe(1);
 
-    // --- Subscribes again: open again. ---
+    // --- A promotion code given before checkout: the checkout page says the discounted amount due and the code. ---
+    const promo = 'ENGINE2OFF';
+    await gqlInPage(op, 'mutation($c: ID!, $input: PromoCodeInput!) { createPromoCode(communityId: $c, input: $input) { id } }', {
+      c: communityId,
+      input: { code: promo, amountOff: 200, currency: 'usd' },
+    });
+    const { community: seen } = await gqlInPage<{ community: { tiers: { id: string; name: string }[] } }>(mp, 'query($s: String!) { community(slug: $s) { tiers { id name } } }', { s: community.slug });
+    const tierId = seen.tiers.find((x) => x.name === tier.name)!.id;
+    const { startCheckout } = await gqlInPage<{ startCheckout: { url: string } }>(mp, 'mutation($t: ID!, $p: String) { startCheckout(tierId: $t, interval: MONTH, promoCode: $p) { url } }', { t: tierId, p: promo });
+    await openHydrated(mp, new URL(startCheckout.url).pathname);
+    expect(await mp.getByTestId('checkout-amount-due').textContent()).toBe('$7.99');
+    expect(await mp.getByTestId('checkout-promotion-code').textContent()).toBe(`${promo} (applied)`);
+    const discounted = mp.getByRole('form', { name: 'Payment' });
+    expect(await discounted.getByRole('button', { name: 'Pay $7.99' }).isVisible()).toBe(true);
+    expect(await discounted.getByLabel('Promotion code').count()).toBe(0);
+    await audit(mp, 'test checkout (promotion code applied)');
+
+    // --- Subscribes again (without the code): open again. ---
     await openHydrated(mp, circlePath);
     await subscribeMonthly(mp, circlePath);
 
@@ -213,7 +235,10 @@ describe.runIf(browserTestsRun)('paid circles in the browser (test payments prov
     expect(await summary.textContent()).toContain('Active subscribers1');
     expect(await summary.textContent()).toContain('$9.99');
     const subscriptions = op.getByTestId('community-subscriptions');
+    // Each subscription names its subscriber (TierSubscription.user), never "Unknown person".
     expect(await subscriptions.getByRole('row').filter({ hasText: 'Charles Babbage (@charles)' }).count()).toBe(2);
+    expect(await subscriptions.getByText('Unknown person').count()).toBe(0);
+    expect(await subscriptions.getByRole('rowheader', { name: 'Charles Babbage (@charles)' }).count()).toBe(2);
     const ledger = op.getByTestId('ledger');
     await expect.poll(async () => ledger.getByRole('row').filter({ hasText: 'Charge' }).count()).toBeGreaterThanOrEqual(2);
     expect(await op.getByRole('region', { name: 'Test controls' }).getByRole('button', { name: 'Advance clock' }).isVisible()).toBe(true);
