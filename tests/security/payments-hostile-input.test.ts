@@ -23,6 +23,10 @@ import { xssCorpus } from '../../services/posts/test/xss-corpus.ts';
 import { buy, type Call, CREATE_TIER, GOOD_CARD, must, type PaidCommunity, paidCommunity, signUpPeople, startCheckout, type Vars } from './payments-fixture.ts';
 
 const canRunDistributed = await distributedServicesAvailable();
+// What the payments service refuses in text people read (services/payments/src/service.ts): one-line fields take no
+// control characters at all; long text keeps line breaks and tabs.
+const LINE_CONTROL = /[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/;
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e\u2066-\u2069]/;
 
 /** The shared corpus, and strings aimed at what payments does with text (spreadsheets, SQL, bidi, emoji). */
 const corpus: readonly string[] = [
@@ -119,6 +123,15 @@ describe.each(modes)('payments under hostile input (%s)', (mode) => {
   it.runIf(run)('stores markup in tier names, descriptions and benefits verbatim, and shows it as text everywhere', async () => {
     for (const [i, payload] of corpus.entries()) {
       const text = payload.trim();
+      // Control characters (NUL, bell, bidi overrides; line breaks in one-line fields) are refused naming the field.
+      if (LINE_CONTROL.test(text)) {
+        const before = await tierState();
+        const refused = refusal(await createTier({ name: payload, description: payload, benefits: [payload] }));
+        expect(refused?.code, `payload ${i}`).toBe('BAD_USER_INPUT');
+        expect(['name', 'description', 'benefits.0'], `payload ${i}`).toContain(refused?.field);
+        expect(await tierState()).toBe(before);
+        continue;
+      }
       // The full payload in every field: refused only past a documented limit, naming the first field past it.
       const tooLong = text.length > 80 ? 'name' : text.length > 200 ? 'benefits.0' : null;
       const full = await createTier({ name: payload, description: payload, benefits: [payload] });
@@ -147,6 +160,10 @@ describe.each(modes)('payments under hostile input (%s)', (mode) => {
   it.runIf(run)('carries edited markup to the provider verbatim (updateTier, then the open checkout page)', async () => {
     for (const [i, payload] of corpus.entries()) {
       const text = payload.trim();
+      if (LINE_CONTROL.test(text)) {
+        expect(refusal(await updateTier(window, { name: text.slice(0, 80).trim() })), `payload ${i}`).toEqual({ code: 'BAD_USER_INPUT', field: 'name' });
+        continue;
+      }
       const name = text.slice(0, 80).trim();
       const r = await updateTier(window, { name, description: payload, benefits: [text.slice(0, 200).trim()] });
       expect(r.errors, `payload ${i}`).toBeUndefined();
@@ -167,17 +184,21 @@ describe.each(modes)('payments under hostile input (%s)', (mode) => {
       if (r.errors) expect(refusal(r), JSON.stringify(name)).toEqual({ code: 'BAD_USER_INPUT', field });
       else expect(r.data.createTier.name).toBe(name);
     }
-    // A NUL byte is refused by the database's own check: BAD_USER_INPUT, and nothing is written. (The error does not
-    // name the field — see the report; that part is not asserted.)
+    // A NUL byte is refused naming the field, and nothing is written.
     const before = await tierState();
-    expect(codeOf(await createTier({ name: 'nul\u0000byte' }))).toBe('BAD_USER_INPUT');
-    expect(codeOf(await createTier({ description: 'nul\u0000byte' }))).toBe('BAD_USER_INPUT');
+    expect(refusal(await createTier({ name: 'nul\u0000byte' }))).toEqual({ code: 'BAD_USER_INPUT', field: 'name' });
+    expect(refusal(await createTier({ description: 'nul\u0000byte' }))).toEqual({ code: 'BAD_USER_INPUT', field: 'description' });
     expect(await tierState()).toBe(before);
   });
 
   it.runIf(run)('stores dispute evidence verbatim in every field, as JSON text', async () => {
     for (const [i, payload] of corpus.entries()) {
       const r = await saveEvidence(Object.fromEntries(EVIDENCE_FIELDS.map((f) => [f, payload])));
+      if (CONTROL.test(payload.trim())) {
+        // Control characters other than line breaks and tabs are refused, naming the first field.
+        expect(refusal(r), `payload ${i}`).toEqual({ code: 'BAD_USER_INPUT', field: EVIDENCE_FIELDS[0] });
+        continue;
+      }
       expect(r.errors, `payload ${i}`).toBeUndefined();
       const evidence = JSON.parse(r.data.saveDisputeEvidence.evidence);
       for (const f of EVIDENCE_FIELDS) expect(evidence[f], `payload ${i} in ${f}`).toBe(payload.trim());

@@ -131,6 +131,8 @@ export interface AuthApi {
    * about a dispute on a payment). Never exposed to clients; null for an unknown id.
    */
   contactOf(input: { userId: string }): Promise<{ email: string; displayName: string; verified: boolean } | null>;
+  /** Whether this person runs the instance (the first account): for instance-wide controls such as the test clock. */
+  isInstanceAdmin(input: { userId: string }): Promise<boolean>;
 }
 
 export interface ServiceApis {

@@ -15,7 +15,10 @@ export const authService = defineService({
     const service = new AuthService(deps);
     return {
       resolvers: createAuthResolvers(service),
-      api: { contactOf: ({ userId }: { userId: string }) => service.contactOf(userId) } satisfies AuthApi,
+      api: {
+        contactOf: ({ userId }: { userId: string }) => service.contactOf(userId),
+        isInstanceAdmin: async ({ userId }: { userId: string }) => (await service.contactOf(userId)) !== null && (await service.isInstanceAdmin(userId)),
+      } satisfies AuthApi,
     };
   },
 });

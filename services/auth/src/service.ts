@@ -297,4 +297,10 @@ export class AuthService {
     const [user] = await this.repo.findByIds([userId]);
     return user ? { email: user.email, displayName: user.display_name, verified: user.email_verified_at !== null } : null;
   }
+
+  async isInstanceAdmin(userId: string): Promise<boolean> {
+    if (!/^[0-9a-f-]{36}$/i.test(userId)) return false;
+    const [user] = await this.repo.findByIds([userId]);
+    return user?.is_instance_admin === true;
+  }
 }

@@ -22,6 +22,7 @@ export const paymentsErrors = {
   otherCommunity: () => new DomainError('BAD_USER_INPUT', 'Choose a tier of the same community.', { field: 'tierId' }),
   noCustomer: () => new DomainError('BAD_USER_INPUT', 'You have no billing account yet: subscribe to something first.'),
   badReturnPath: () => new DomainError('BAD_USER_INPUT', 'Return to a path on this site, starting with /.', { field: 'returnPath' }),
+  instanceAdminOnly: () => new DomainError('FORBIDDEN', "The test clock is the whole instance's: only the instance admin moves it."),
   testOnly: () => new DomainError('FAILED_PRECONDITION', 'Test payments are off: this instance takes real payments through Stripe.'),
   disputeClosed: () => new DomainError('BAD_USER_INPUT', 'This dispute no longer takes evidence.'),
   nothingToRefund: () => new DomainError('BAD_USER_INPUT', 'There is no charge to refund on this subscription.'),

@@ -33,10 +33,16 @@ const currency = z
   .regex(/^[a-z]{3}$/, 'Use a three-letter currency code, e.g. usd or eur.');
 // Stripe's limits: at least 50 cents-equivalent is checked by Stripe itself; at most 8 digits.
 const amount = z.number().int('Amounts are whole numbers in the smallest unit (cents).').min(0).max(99_999_999);
+// Text people read: no control characters (a NUL, a bell, bidi overrides that disguise text), newlines and tabs
+// allowed where text is long.
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e\u2066-\u2069]/;
+const LINE_CONTROL = /[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/;
+const line = (max: number, message: string) => z.string().trim().max(max, message).refine((v) => !LINE_CONTROL.test(v), 'Remove control characters.');
+const text = (max: number, message: string) => z.string().trim().max(max, message).refine((v) => !CONTROL.test(v), 'Remove control characters.');
 const tierFields = {
-  name: z.string().trim().min(1, 'Give the tier a name.').max(80, 'At most 80 characters.'),
-  description: z.string().trim().max(2000, 'At most 2,000 characters.'),
-  benefits: z.array(z.string().trim().min(1).max(200, 'Each benefit has at most 200 characters.')).max(20, 'At most 20 benefits.'),
+  name: line(80, 'At most 80 characters.').refine((v) => v.length > 0, 'Give the tier a name.'),
+  description: text(2000, 'At most 2,000 characters.'),
+  benefits: z.array(line(200, 'Each benefit has at most 200 characters.').refine((v) => v.length > 0, 'A benefit cannot be empty.')).max(20, 'At most 20 benefits.'),
   circleIds: z.array(z.uuid('Not a circle id.')).min(1, 'Choose at least one circle.').max(50),
   trialDays: z.number().int().min(0).max(730, 'A trial lasts at most 730 days.'),
   currency,
@@ -83,7 +89,7 @@ const promoInput = z
   .refine((p) => p.amountOff === null || p.currency !== null, { message: 'An amount off needs its currency.', path: ['currency'] })
   .refine((p) => (p.duration === 'repeating') === (p.durationInMonths !== null), { message: 'Repeating codes need a number of months (and only they do).', path: ['durationInMonths'] })
   .refine((p) => !p.expiresAt || p.expiresAt.getTime() > Date.now(), { message: 'The expiry must be in the future.', path: ['expiresAt'] });
-const evidenceText = z.string().trim().max(20_000, 'At most 20,000 characters.').optional();
+const evidenceText = text(20_000, 'At most 20,000 characters.').optional();
 const evidenceInput = z.object({
   customerName: evidenceText,
   customerEmailAddress: evidenceText,
@@ -393,7 +399,8 @@ export class PaymentsService {
     const created = await this.once(`promo:${promo.id}`, 'createPromotionCode', (idempotencyKey) =>
       this.provider.createPromotionCode({
         idempotencyKey,
-        code: promo.code,
+        // Unique at the provider, whose codes are account-wide: buyers type the community's own code here, never there.
+        code: `${promo.code.toUpperCase()}-${promo.id.slice(0, 8).toUpperCase()}`,
         percentOff: promo.percent_off,
         amountOff: promo.amount_off,
         currency: promo.currency,
@@ -479,7 +486,9 @@ export class PaymentsService {
         customerId,
         priceId: sellable.provider_price_id!,
         trialDays: checkout.mode === 'subscription' && tier.trial_days > 0 ? tier.trial_days : null,
-        allowPromotionCodes: !promotionCodeId,
+        // Codes are entered here, where they are checked against this community; the provider's checkout takes none
+        // (its codes are account-wide: a code typed there could be another community's).
+        allowPromotionCodes: false,
         promotionCodeId,
         successUrl: `${circlePage}?checkout=success&session={CHECKOUT_SESSION_ID}`,
         cancelUrl: `${circlePage}?checkout=canceled`,
@@ -786,7 +795,11 @@ export class PaymentsService {
     const test = this.requireTest();
     const checkout = await this.ownCheckout(checkoutId, identity);
     if (!checkout?.provider_session_id) return null;
-    return test.describeCheckout(checkout.provider_session_id);
+    const described = await test.describeCheckout(checkout.provider_session_id);
+    if (!described) return null;
+    // The buyer typed the community's code; the provider holds it under a name unique across communities.
+    const promo = checkout.promo_code_id ? await this.repo.promo(checkout.promo_code_id) : undefined;
+    return { ...described, promotionCode: promo?.code ?? null };
   }
 
   /** The buyer's own checkout, by our id or by the provider session id the checkout page's address carries. */
@@ -816,9 +829,11 @@ export class PaymentsService {
     return account.community_id;
   }
 
+  /** The test clock is the whole instance's: only its admin moves it (from a community they own). */
   async advanceTestClock(communityId: string, seconds: number, identity: Identity): Promise<Date> {
     const test = this.requireTest();
-    await this.requireOwner(communityId, identity);
+    const { userId } = await this.requireOwner(communityId, identity);
+    if (!(await this.deps.apis.auth.isInstanceAdmin({ userId }))) throw paymentsErrors.instanceAdminOnly();
     if (!Number.isInteger(seconds) || seconds < 1 || seconds > 400 * 86_400) throw badInput('Move the clock by 1 second to 400 days.', 'seconds');
     const { now } = await this.call(() => test.advanceClock(seconds));
     // Failed renewals whose grace ran out in the skipped time lose access now, as the minute sweep would.
