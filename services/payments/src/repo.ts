@@ -520,7 +520,8 @@ export class PaymentsRepository {
       .selectFrom('payments.provider_events')
       .select(['id', 'type', 'created', 'account', 'payload', 'attempts'])
       .where('applied_at', 'is', null)
-      .where('next_attempt_at', '<=', new Date())
+      // The database's clock, like the default it is compared with (a JS date, ms-truncated, could miss a fresh row).
+      .where('next_attempt_at', '<=', sql<Date>`now()`)
       .orderBy('created')
       .orderBy('received_at')
       .limit(limit)

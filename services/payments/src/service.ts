@@ -112,7 +112,8 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
 /** Digits after the decimal point for a currency (0 for JPY, 3 for KWD...). */
 export const currencyDigits = (currency: string) => new Intl.NumberFormat('en', { style: 'currency', currency: currency.toUpperCase() }).resolvedOptions().maximumFractionDigits ?? 2;
 
-const LIVE_DISPUTE = new Set(['needs_response', 'under_review', 'warning_needs_response', 'warning_under_review']);
+/** Dispute statuses that hold the access the charge paid for. */
+export const LIVE_DISPUTE_STATUSES = new Set(['needs_response', 'under_review', 'warning_needs_response', 'warning_under_review']);
 
 /**
  * The rules of paid circles. Provider calls never run inside a database transaction (the embedded database has a
@@ -868,21 +869,24 @@ export class PaymentsService {
     return row;
   }
 
-  private async ownPortal(portalId: string, identity: Identity) {
+  /** The test billing portal session, if it is the viewer's own (null otherwise). */
+  private async findOwnPortal(portalId: string, identity: Identity) {
     const test = this.requireTest();
-    const userId = this.user(identity);
-    const customer = await this.repo.customer(userId, 'test');
+    const customer = await this.repo.customer(this.user(identity), 'test');
     const portal = await test.describePortal(portalId);
-    if (!portal || !customer || portal.customerId !== customer.provider_customer_id) throw paymentsErrors.notFound('No such billing session.');
-    return { test, portal };
+    return portal && customer && portal.customerId === customer.provider_customer_id ? { test, portal } : null;
+  }
+
+  private async ownPortal(portalId: string, identity: Identity) {
+    const own = await this.findOwnPortal(portalId, identity);
+    if (!own) throw paymentsErrors.notFound('No such billing session.');
+    return own;
   }
 
   async testPortalView(portalId: string, identity: Identity) {
-    const test = this.requireTest();
-    const userId = this.user(identity);
-    const customer = await this.repo.customer(userId, 'test');
-    const portal = await test.describePortal(portalId);
-    if (!portal || !customer || portal.customerId !== customer.provider_customer_id) return null;
+    const own = await this.findOwnPortal(portalId, identity);
+    if (!own) return null;
+    const { portal } = own;
     return {
       id: portalId,
       returnUrl: portal.returnUrl,
@@ -913,4 +917,3 @@ export class PaymentsService {
   }
 }
 
-export const LIVE_DISPUTE_STATUSES = LIVE_DISPUTE;
