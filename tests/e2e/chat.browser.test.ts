@@ -292,7 +292,8 @@ describe.runIf(browserTestsRun)('chat in the browser', () => {
         { timeout: 20_000 },
       )
       .toBe(true);
-    expect(await log.getByText('History 1', { exact: true }).isVisible()).toBe(true);
+    // The header can be on screen a frame before the virtual list has measured and placed the first row.
+    await expect.poll(() => log.getByText('History 1', { exact: true }).isVisible()).toBe(true);
     const rendered = await log.getByTestId('chat-message').count();
     expect(rendered).toBeGreaterThan(5);
     expect(rendered).toBeLessThan(100);
