@@ -293,7 +293,7 @@ export function requestStream(f: Fixture, length: number): { checks: Check[]; di
  */
 function trackedCachedApi(raw: CommunityApi, cache: Cache) {
   const missed = new WeakSet<object>();
-  const api = cachedCommunityApi({ can: (input) => (missed.add(input), raw.can(input)), spaceAccess: (input) => raw.spaceAccess(input), readableSpaces: (input) => raw.readableSpaces(input), sharesCommunity: (input) => raw.sharesCommunity(input), describeCommunity: (input) => raw.describeCommunity(input) }, cache);
+  const api = cachedCommunityApi({ can: (input) => (missed.add(input), raw.can(input)), spaceAccess: (input) => raw.spaceAccess(input), readableSpaces: (input) => raw.readableSpaces(input), sharesCommunity: (input) => raw.sharesCommunity(input), readersAmong: (input) => raw.readersAmong(input), describeCommunity: (input) => raw.describeCommunity(input) }, cache);
   return { api, missed };
 }
 
@@ -548,6 +548,7 @@ async function distributed(opts: PermissionOptions) {
       spaceAccess: ({ userId, communityId, spaceId }) => svc.spaceAccess(userId, communityId, spaceId),
       readableSpaces: ({ userId, communityId }) => svc.readableSpaces(userId, communityId),
       sharesCommunity: ({ userId, otherUserIds }) => svc.sharesCommunity(userId, otherUserIds),
+      readersAmong: ({ communityId, spaceId, userIds }) => svc.readersAmong(communityId, spaceId, userIds),
       describeCommunity: ({ communityId }) => svc.describe(communityId),
     };
     const result = await measureShape(opts, 'distributed', f, { name: 'uncached', api: rpc }, cached, direct);

@@ -28,6 +28,11 @@ export interface CommunityApi {
    */
   sharesCommunity(input: { userId: string; otherUserIds: string[] }): Promise<string[]>;
   /**
+   * Which of userIds are members who may read this space (as `spaceAccess` would say: readable and a member). For
+   * chat's @here, asked with the people present right now. Not cached: asked once per such message.
+   */
+  readersAmong(input: { communityId: string; spaceId: string; userIds: string[] }): Promise<string[]>;
+  /**
    * A community's basics for services that act for its owner (payments): owner, address, visibility and every
    * circle with its access, hidden ones included. Null when it does not exist. Not cached.
    */
@@ -190,6 +195,9 @@ export function cachedCommunityApi(api: CommunityApi, cache: Cache): CommunityAp
     },
     sharesCommunity(input) {
       return api.sharesCommunity(input);
+    },
+    readersAmong(input) {
+      return api.readersAmong(input);
     },
     describeCommunity(input) {
       return api.describeCommunity(input);

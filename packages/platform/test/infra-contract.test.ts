@@ -8,6 +8,7 @@ import { type Cache, MemoryCache, RedisCache } from '../src/infra/cache.ts';
 import { MemoryPubSub, type PubSub, RedisPubSub } from '../src/infra/pubsub.ts';
 import { MemoryRateLimiterFactory, type RateLimiterFactory, RedisRateLimiterFactory } from '../src/infra/ratelimit.ts';
 import { connectRedis, type Redis } from '../src/infra/redis.ts';
+import { MemoryPresenceStore, type PresenceStore, RedisPresenceStore } from '../src/infra/presence.ts';
 import { MemorySessionStore, RedisSessionStore, type SessionRecord, type SessionStore } from '../src/infra/sessions.ts';
 import { SessionManager } from '../src/sessions.ts';
 import { deleteRedisPrefix, runId, sleep, waitFor } from './helpers.ts';
@@ -380,6 +381,47 @@ describe.each(impls)('SessionStore and SessionManager contract (%s)', (impl) => 
     // "Log out everywhere" (password change) must still find it.
     expect(await store.deleteForUser(u)).toBe(1);
     expect(await store.get(long.id)).toBeNull();
+  });
+});
+
+describe.each(impls)('PresenceStore contract (%s)', (impl) => {
+  const run = impl === 'memory' || canRunRedis;
+  let store: PresenceStore;
+  // Fresh ids per run: the Redis index is shared by everything under the prefix.
+  const u = (): string => crypto.randomUUID();
+  beforeAll(() => {
+    if (!run) return;
+    // One store per node in a real deployment; in Redis they share the keys, in memory one process is one node.
+    store = impl === 'redis' ? new RedisPresenceStore(redisConn('presence'), `${prefix}presence:`) : new MemoryPresenceStore();
+  });
+
+  it.runIf(run)('a person is as present as their most present device over all nodes; unknown people are offline', async () => {
+    const [ann, bob, cat] = [u(), u(), u()];
+    await store.put('node-a', [{ userId: ann, status: 'idle' }, { userId: bob, status: 'online' }], 60_000);
+    await store.put('node-b', [{ userId: ann, status: 'online' }], 60_000);
+    expect(Object.fromEntries(await store.statuses([ann, bob, cat]))).toEqual({ [ann]: 'online', [bob]: 'online', [cat]: 'offline' });
+    expect((await store.present()).filter((id) => [ann, bob, cat].includes(id)).sort()).toEqual([ann, bob].sort());
+    // Leaving one node leaves what the other says.
+    await store.remove('node-b', [ann]);
+    expect((await store.statuses([ann])).get(ann)).toBe('idle');
+    await store.remove('node-a', [ann, bob]);
+    expect(Object.fromEntries(await store.statuses([ann, bob]))).toEqual({ [ann]: 'offline', [bob]: 'offline' });
+    expect((await store.present()).filter((id) => [ann, bob].includes(id))).toEqual([]);
+    expect(await store.statuses([])).toEqual(new Map());
+  });
+
+  it.runIf(run)("a dead node's people go offline when its entries expire, and present() forgets them", async () => {
+    const [dee, eve] = [u(), u()];
+    await store.put('node-dying', [{ userId: dee, status: 'online' }], 150);
+    await store.put('node-alive', [{ userId: eve, status: 'idle' }], 60_000);
+    expect((await store.present()).filter((id) => id === dee || id === eve).sort()).toEqual([dee, eve].sort());
+    await waitFor(async () => (await store.statuses([dee])).get(dee) === 'offline', 'the dead node to expire', 5_000);
+    expect((await store.present()).filter((id) => id === dee || id === eve)).toEqual([eve]);
+    // A refresh from a live node keeps someone present past an earlier, shorter entry.
+    await store.put('node-dying', [{ userId: eve, status: 'online' }], 100);
+    await sleep(250);
+    expect((await store.statuses([eve])).get(eve)).toBe('idle');
+    expect(await store.present()).toContain(eve);
   });
 });
 

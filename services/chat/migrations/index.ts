@@ -137,4 +137,11 @@ export const migrations: Migrations = {
       await sql`create unique index profiles_handle on chat.profiles (lower(handle))`.execute(db);
     },
   },
+  '0004_here_recipients': {
+    async up(db) {
+      // @here reaches the people who could read the channel and were online or idle when it was sent (or when an
+      // edit added it); resolved once, on write, like the named mentions.
+      await sql`alter table chat.messages add column here_ids uuid[] not null default '{}'`.execute(db);
+    },
+  },
 };

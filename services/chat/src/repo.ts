@@ -33,6 +33,8 @@ export interface ChatTables {
     mention_ids: string[];
     mentions_everyone: boolean;
     mentions_here: boolean;
+    /** Who @here reached: people who could read the channel and were online or idle when it was written. */
+    here_ids: string[];
     pinned_at: Date | null;
     pinned_by: string | null;
     created_at: Date;
@@ -241,9 +243,9 @@ export class ChatRepository {
         update chat.channels set last_seq = last_seq + 1, last_activity_at = ${row.created_at} where id = ${row.channel_id}::uuid returning last_seq
       ), msg as (
         insert into chat.messages (id, channel_id, seq, author_id, client_id, body, reply_to_id, thread_id, reply_count, last_reply_at,
-          mention_ids, mentions_everyone, mentions_here, pinned_at, pinned_by, created_at, edited_at, deleted_at)
+          mention_ids, mentions_everyone, mentions_here, here_ids, pinned_at, pinned_by, created_at, edited_at, deleted_at)
         select ${row.id}::uuid, ${row.channel_id}::uuid, bumped.last_seq, ${row.author_id}::uuid, ${row.client_id}, ${row.body}, ${row.reply_to_id}::uuid,
-          ${row.thread_id}::uuid, ${row.reply_count}, ${row.last_reply_at}, ${[...row.mention_ids]}::uuid[], ${row.mentions_everyone}, ${row.mentions_here},
+          ${row.thread_id}::uuid, ${row.reply_count}, ${row.last_reply_at}, ${[...row.mention_ids]}::uuid[], ${row.mentions_everyone}, ${row.mentions_here}, ${[...row.here_ids]}::uuid[],
           ${row.pinned_at}, ${row.pinned_by}::uuid, ${row.created_at}, ${row.edited_at}, ${row.deleted_at}
         from bumped
         returning *
@@ -441,7 +443,8 @@ export class ChatRepository {
 
   /**
    * Per channel: the member's read position, how many main-timeline messages by others came after it, and how many
-   * messages by others after it mention the member (by id, @everyone or @here), each counted up to `cap`.
+   * messages by others after it mention the member (by id, @everyone, or @here while they were present), each counted
+   * up to `cap`.
    */
   async readState(userId: string, channelIds: readonly string[], cap: number) {
     const out = new Map<string, { readSeq: number; unread: number; mentions: number }>();
@@ -454,7 +457,7 @@ export class ChatRepository {
            limit ${cap}) x) as unread,
         (select count(*)::int from (select 1 from chat.messages m
            where m.channel_id = c.id and m.seq > coalesce(r.seq, 0) and m.author_id <> ${userId}::uuid and m.deleted_at is null
-             and (${userId}::uuid = any(m.mention_ids) or m.mentions_everyone or m.mentions_here)
+             and (${userId}::uuid = any(m.mention_ids) or m.mentions_everyone or (m.mentions_here and ${userId}::uuid = any(m.here_ids)))
            limit ${cap}) y) as mentions
       from chat.channels c
       left join chat.read_positions r on r.channel_id = c.id and r.user_id = ${userId}::uuid

@@ -92,7 +92,15 @@ export function createChatResolvers(svc: ChatService): Resolvers {
       lastReplyAt: (m: MessageRow) => m.last_reply_at,
       viewerFollowsThread: (m: MessageRow, _: unknown, ctx: RequestContext) => (m.thread_id ? false : loads(ctx).follows(m.id)),
       reactions: (m: MessageRow, _: unknown, ctx: RequestContext) => (m.deleted_at ? [] : loads(ctx).reactions(m.id)),
-      mentions: (m: MessageRow) => ({ users: m.mention_ids.map((id) => ({ id })), everyone: m.mentions_everyone, here: m.mentions_here }),
+      mentions: (m: MessageRow, _: unknown, ctx: RequestContext) => {
+        const viewer = ctx.identity.userId;
+        return {
+          users: m.mention_ids.map((id) => ({ id })),
+          everyone: m.mentions_everyone,
+          here: m.mentions_here,
+          viewer: viewer !== null && m.author_id !== viewer && (m.mentions_everyone || m.mention_ids.includes(viewer) || (m.mentions_here && m.here_ids.includes(viewer))),
+        };
+      },
       attachments: async (m: MessageRow, _: unknown, ctx: RequestContext) =>
         m.deleted_at
           ? []

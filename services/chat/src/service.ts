@@ -38,6 +38,8 @@ export const chatTopics = {
 
 const MAX_DISTINCT_EMOJI = 20;
 const MAX_PINS = 50;
+/** People asked about per call when @here finds who may read a channel among everyone present. */
+const HERE_SLICE = 1000;
 /** Chat attachments are never public: links last minutes, like posts' circle attachments. */
 const FILE_URL_TTL_MS = 15 * 60_000;
 
@@ -431,6 +433,7 @@ export class ChatService {
    * Who a text mentions, as stored: people by handle who may read the channel (members who can read the space, or
    * the DM's or group's members; others are not told), and @everyone /
    * @here when the author may use them (moderators in a space; anyone in a DM or group). The text stays either way.
+   * @here reaches who is online or idle now and may read the channel (`hereIds`, the author left out).
    */
   private async mentionsIn(identity: Identity, channel: ChannelRow, body: string) {
     const parsed = parseMentions(body);
@@ -450,7 +453,24 @@ export class ChatService {
       }
     }
     const mass = (parsed.everyone || parsed.here) && (!isSpace(channel) || (await this.can(identity, 'moderate_content', channel)));
-    return { ids, everyone: mass && parsed.everyone, here: mass && parsed.here };
+    const here = mass && parsed.here;
+    return { ids, everyone: mass && parsed.everyone, here, hereIds: here ? await this.presentReaders(channel, identity.userId!) : [] };
+  }
+
+  /** Who is online or idle right now and may read the channel, other than `authorId`. */
+  private async presentReaders(channel: ChannelRow, authorId: string): Promise<string[]> {
+    const present = (await this.deps.presence.present()).filter((id) => id !== authorId);
+    if (!present.length) return [];
+    if (!isSpace(channel)) {
+      const members = new Set(await this.repo.memberIds(channel.id));
+      return present.filter((id) => members.has(id));
+    }
+    const out: string[] = [];
+    // In slices, so an instance with many people online asks in bounded calls.
+    for (let i = 0; i < present.length; i += HERE_SLICE) {
+      out.push(...(await this.deps.apis.community.readersAmong({ communityId: channel.community_id!, spaceId: channel.space_id!, userIds: present.slice(i, i + HERE_SLICE) })));
+    }
+    return out;
   }
 
   /** What media files a message's attachments are filed under: deleting a community or circle takes them along. */
@@ -519,6 +539,7 @@ export class ChatService {
       mention_ids: mentions.ids,
       mentions_everyone: mentions.everyone,
       mentions_here: mentions.here,
+      here_ids: mentions.hereIds,
       pinned_at: null,
       pinned_by: null,
       created_at: now,
@@ -539,6 +560,7 @@ export class ChatService {
       mentionIds: mentions.ids,
       everyone: mentions.everyone,
       here: mentions.here,
+      hereIds: mentions.hereIds,
       attachmentCount: files.length,
       createdAt: now.toISOString(),
     });
@@ -608,7 +630,7 @@ export class ChatService {
     this.live.channel(channel.id, { t: 'msg', channelId: channel.id, message: wireMessage(message, result.attachments, this.sign) });
     if (result.root) this.publishThread(result.root);
     else this.live.user(userId, { t: 'read', channelId: channel.id, seq });
-    for (const mentioned of mentions.ids) if (mentioned !== userId) this.live.user(mentioned, { t: 'mention', channelId: channel.id, messageId: message.id, seq });
+    for (const mentioned of new Set([...mentions.ids, ...mentions.hereIds])) if (mentioned !== userId) this.live.user(mentioned, { t: 'mention', channelId: channel.id, messageId: message.id, seq });
     return { message, duplicate: false };
   }
 
@@ -638,7 +660,11 @@ export class ChatService {
     const attachments = (await this.repo.attachmentsOf([message.id])).get(message.id) ?? [];
     if (!text && !attachments.length) throw chatErrors.emptyMessage();
     const mentions = await this.mentionsIn(identity, channel, text);
-    const newMentions = mentions.ids.filter((id) => !message.mention_ids.includes(id));
+    // An edit that adds @here reaches who is present now; one already reached is not told twice.
+    const hereIds = mentions.here && message.mentions_here ? message.here_ids : mentions.hereIds;
+    const newMentions = [...new Set([...mentions.ids, ...hereIds])].filter(
+      (id) => !message.mention_ids.includes(id) && !(message.mentions_here && message.here_ids.includes(id)),
+    );
     const updated = await this.repo.transaction(async (trx) => {
       const updated = await this.repo.updateMessage(trx, message.id, {
         body: text,
@@ -646,6 +672,7 @@ export class ChatService {
         mention_ids: mentions.ids,
         mentions_everyone: mentions.everyone,
         mentions_here: mentions.here,
+        here_ids: hereIds,
       });
       await this.deps.outbox.write(trx as Kysely<any>, chatTopics.messageEdited, {
         messageId: message.id,
@@ -661,6 +688,7 @@ export class ChatService {
         newMentionIds: newMentions,
         everyone: mentions.everyone,
         here: mentions.here,
+        hereIds,
       });
       return updated;
     });
@@ -683,6 +711,7 @@ export class ChatService {
         mention_ids: [],
         mentions_everyone: false,
         mentions_here: false,
+        here_ids: [],
         pinned_at: null,
         pinned_by: null,
       });

@@ -279,6 +279,10 @@ describe.each(modes)('chat: DMs, threads, reactions, mentions, files, pins (%s)'
     // In a DM anyone may @everyone.
     const dm = (await ok(OPEN, { u: [ids.sam] }, 'rita')).openDirectChannel;
     expect((await sent('rita', dm.id, '@here you there?')).mentions).toEqual({ users: [], everyone: false, here: true });
+    // @here reaches only who is online or idle (nobody has a socket here; realtime.test.ts connects them)...
+    expect((await channel('sam', dm.id)).mentionCount).toBe(0);
+    // ...and @everyone reaches everyone.
+    await sent('rita', dm.id, '@everyone ping');
     expect((await channel('sam', dm.id)).mentionCount).toBe(1);
     // The outbox event carries them for notifications.
     const seen: any[] = [];

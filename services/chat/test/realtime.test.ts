@@ -5,6 +5,7 @@
  * open sockets (ban, removal from a circle), logging out closing the socket, and frames that are refused.
  */
 import { ChatTestSocket, codeOf, distributedServicesAvailable, modes, startTestPlatform, type TestPlatform } from '@circles/testing';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const canRunDistributed = await distributedServicesAvailable();
@@ -186,6 +187,75 @@ describe.each(modes)('chat sockets (%s)', (mode) => {
     await zed.next((f) => f.t === 'pong');
     await new Promise((r) => setTimeout(r, 400));
     expect(watcher.frames.some((f) => f.t === 'presence' && f.users.some((u: { id: string; status: string }) => u.id === ids.zed && u.status !== 'offline'))).toBe(false);
+  });
+
+  it.runIf(run)('@here reaches the people online or idle who may read the channel, as it is sent (or as an edit adds it)', async () => {
+    const MENTIONS = `id seq mentions { here viewer }`;
+    const send = async (channelId: string, body: string) =>
+      (await ok(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { message { ${MENTIONS} } } }`, { i: { channelId, clientId: cid(), body } }, 'olga')).sendMessage.message;
+    const viewer = async (who: string, id: string) => (await ok(`query($id: ID!) { message(id: $id) { mentions { viewer } } }`, { id }, who)).message.mentions.viewer as boolean;
+    const mentionCount = async (who: string, id: string) => (await ok(`query($id: ID!) { channel(id: $id) { mentionCount } }`, { id }, who)).channel.mentionCount as number;
+    const present = async () => (await p.infra.presence.present()).sort();
+    const create = async (spaceId: string, name: string) =>
+      (await ok(`mutation($i: CreateChannelInput!) { createChannel(input: $i) { id } }`, { i: { communityId: community, spaceId, name } }, 'olga')).createChannel.id as string;
+    const standup = await create(center, 'standup');
+    const inner = await create(circle, 'inner-standup');
+    // Nobody from earlier tests stays connected.
+    for (const s of open.splice(0)) s.close();
+    await expect.poll(present).toEqual([]);
+
+    // mike online, nina idle, zed online but no member; ivan away.
+    const mike = await connect('mike');
+    const nina = await connect('nina');
+    await connect('zed');
+    nina.send({ t: 'status', status: 'idle' });
+    await expect.poll(present).toEqual([ids.mike, ids.nina, ids.zed].sort());
+    await expect.poll(async () => (await p.infra.presence.statuses([ids.nina!])).get(ids.nina!)).toBe('idle');
+    await mike.subscribe([standup]);
+
+    const first = await send(standup, '@here standup in five');
+    expect(first.mentions).toEqual({ here: true, viewer: false });
+    const frame = await mike.next((f) => f.t === 'msg' && f.message.id === first.id);
+    expect([...frame.message.mentions.hereUserIds].sort()).toEqual([ids.mike, ids.nina].sort());
+    await mike.next((f) => f.t === 'mention' && f.messageId === first.id);
+    await nina.next((f) => f.t === 'mention' && f.messageId === first.id);
+    expect({ mike: await viewer('mike', first.id), nina: await viewer('nina', first.id), ivan: await viewer('ivan', first.id), olga: await viewer('olga', first.id) }).toEqual({
+      mike: true,
+      nina: true,
+      ivan: false,
+      olga: false,
+    });
+    expect({ mike: await mentionCount('mike', standup), nina: await mentionCount('nina', standup), ivan: await mentionCount('ivan', standup) }).toEqual({ mike: 1, nina: 1, ivan: 0 });
+
+    // In a circle only those who may read it: nina is in it, mike is not.
+    const circleCall = await send(inner, '@here circle sync');
+    await nina.next((f) => f.t === 'mention' && f.messageId === circleCall.id);
+    const { rows } = await sql<{ here_ids: string[] }>`select here_ids from chat.messages where id = ${circleCall.id}::uuid`.execute(p.infra.database!.db);
+    expect(rows[0]!.here_ids).toEqual([ids.nina]);
+    expect(mike.frames.some((f) => f.t === 'mention' && f.messageId === circleCall.id)).toBe(false);
+
+    // Coming online later is not being reached by an earlier @here; an edit that adds @here reaches who is there then.
+    const ivan = await connect('ivan');
+    await expect.poll(present).toContain(ids.ivan);
+    expect(await viewer('ivan', first.id)).toBe(false);
+    const plain = await send(standup, 'standup moved to 10:15');
+    expect(plain.mentions).toEqual({ here: false, viewer: false });
+    await ok(`mutation($id: ID!) { editMessage(id: $id, body: "standup moved to 10:15 @here") { id } }`, { id: plain.id }, 'olga');
+    await ivan.next((f) => f.t === 'mention' && f.messageId === plain.id);
+    expect(await viewer('ivan', plain.id)).toBe(true);
+    // Editing again keeps whom it reached and tells nobody twice.
+    const since = ivan.frames.length;
+    await ok(`mutation($id: ID!) { editMessage(id: $id, body: "standup moved to 10:20 @here") { id } }`, { id: plain.id }, 'olga');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ivan.frames.slice(since).some((f) => f.t === 'mention')).toBe(false);
+    expect(await viewer('ivan', plain.id)).toBe(true);
+
+    // Once everyone has left, an @here reaches nobody.
+    for (const s of open.splice(0)) s.close();
+    await expect.poll(present).toEqual([]);
+    const empty = await send(standup, '@here anyone?');
+    expect(await viewer('mike', empty.id)).toBe(false);
+    expect(await mentionCount('mike', standup)).toBe(2);
   });
 
   it.runIf(run)("a ban or removal from a circle stops the open socket's channel at once", async () => {

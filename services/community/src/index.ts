@@ -22,6 +22,7 @@ export const communityService = defineService({
         spaceAccess: ({ userId, communityId, spaceId }: { userId: string | null; communityId: string; spaceId: string }) => service.spaceAccess(userId, communityId, spaceId),
         readableSpaces: ({ userId, communityId }: { userId: string | null; communityId: string }) => service.readableSpaces(userId, communityId),
         sharesCommunity: ({ userId, otherUserIds }: { userId: string; otherUserIds: string[] }) => service.sharesCommunity(userId, otherUserIds),
+        readersAmong: ({ communityId, spaceId, userIds }: { communityId: string; spaceId: string; userIds: string[] }) => service.readersAmong(communityId, spaceId, userIds),
         describeCommunity: ({ communityId }: { communityId: string }) => service.describe(communityId),
       } satisfies CommunityApi,
       eventHandlers: {

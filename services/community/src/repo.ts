@@ -461,6 +461,21 @@ export class CommunityRepository {
     return rows.map((r) => r.user_id);
   }
 
+  /** Members among userIds (none banned), each with what the policy needs and whether they are in the space's circle. */
+  async membersAmong(communityId: string, spaceId: string, userIds: string[]) {
+    const { rows } = await sql<{ user_id: string; role: Role; timed_out_until: Date | null; in_circle: boolean; custom_role_ids: string[]; custom_permissions: string[] }>`
+      select m.user_id, m.role, m.timed_out_until,
+        exists (select 1 from community.circle_members cm where cm.space_id = ${spaceId}::uuid and cm.user_id = m.user_id) as in_circle,
+        array(select mr.role_id from community.member_roles mr where mr.community_id = m.community_id and mr.user_id = m.user_id) as custom_role_ids,
+        array(select distinct p from community.member_roles mr join community.roles r on r.id = mr.role_id, unnest(r.permissions) p
+          where mr.community_id = m.community_id and mr.user_id = m.user_id) as custom_permissions
+      from community.members m
+      where m.community_id = ${communityId}::uuid and m.user_id = any(${userIds}::uuid[])
+        and not exists (select 1 from community.bans b where b.community_id = m.community_id and b.user_id = m.user_id
+          and (b.expires_at is null or b.expires_at > now()))`.execute(this.db);
+    return rows;
+  }
+
   circleMembers(spaceId: string) {
     return this.db.selectFrom('community.circle_members').selectAll().where('space_id', '=', spaceId).orderBy('added_at').limit(1000).execute();
   }

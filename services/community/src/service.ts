@@ -163,6 +163,31 @@ export class CommunityService {
     return this.repo.sharingACommunity(userId, others);
   }
 
+  /**
+   * Which of userIds are members who may read the space: `spaceAccess(...).readable && member` for each, in a few
+   * queries however many are asked (chat's @here asks with everyone present).
+   */
+  async readersAmong(communityId: string, spaceId: string, userIds: string[]): Promise<string[]> {
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+    if (!uuid.test(communityId) || !uuid.test(spaceId)) return [];
+    const ids = [...new Set(userIds.filter((id) => uuid.test(id)).map((id) => id.toLowerCase()))];
+    if (!ids.length) return [];
+    const space = await this.repo.space(spaceId);
+    if (!space || space.community_id !== communityId) return [];
+    const members = await this.repo.membersAmong(communityId, spaceId, ids);
+    if (space.kind === 'public_center') return members.map((m) => m.user_id);
+    // In a circle: its members, and whoever manages circles (as in spaceAccess).
+    return members
+      .filter(
+        (m) =>
+          m.in_circle ||
+          effectivePermissions({ role: m.role, timedOutUntil: m.timed_out_until, customRoleIds: m.custom_role_ids, customPermissions: m.custom_permissions as Grants['customPermissions'] }).has(
+            'manage_circles',
+          ),
+      )
+      .map((m) => m.user_id);
+  }
+
   /** Basics for services acting for a community's owner (payments): owner, address and every circle's access. */
   async describe(communityId: string): Promise<CommunityInfo | null> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(communityId)) return null;

@@ -423,6 +423,20 @@ describe.each(modes)('community service (%s)', (mode) => {
     expect(await access(ids.olga!, hidden)).toEqual({ kind: 'circle', readable: true, public: false, member: true });
     await p.gql(`mutation($s: ID!, $u: ID!) { addCircleMember(circleId: $s, userId: $u) { role } }`, { s: hidden, u: ids.mike }, { token: tokens.olga });
     expect(await access(ids.mike!, hidden)).toEqual({ kind: 'circle', readable: true, public: false, member: true });
+    // Many people at once (chat's @here asks with everyone online): the members who may read, nobody else.
+    const among = async (spaceId: string, userIds: string[], communityId = c.id) => [...(await api.readersAmong({ communityId, spaceId, userIds }))].sort();
+    const everyone = [ids.olga!, ids.mike!, ids.nina!, 'not-a-uuid', ids.mike!];
+    expect(await among(center, everyone)).toEqual([ids.olga!, ids.mike!].sort());
+    expect(await among(shown, everyone)).toEqual([ids.olga!]); // the owner manages circles; mike is not in this one
+    expect(await among(hidden, everyone)).toEqual([ids.olga!, ids.mike!].sort());
+    // A custom role that manages circles reads them all, as spaceAccess says.
+    await p.gql(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: c.id }, { token: tokens.nina });
+    const curator = (await p.gql(`mutation($c: ID!) { createRole(communityId: $c, name: "Curator", permissions: ["manage_circles"]) { id } }`, { c: c.id }, { token: tokens.olga })).data.createRole.id;
+    expect(await among(shown, everyone)).toEqual([ids.olga!]);
+    await p.gql(`mutation($c: ID!, $u: ID!, $r: ID!) { assignRole(communityId: $c, userId: $u, roleId: $r) }`, { c: c.id, u: ids.nina, r: curator }, { token: tokens.olga });
+    expect(await access(ids.nina!, shown)).toMatchObject({ readable: true });
+    expect(await among(shown, everyone)).toEqual([ids.olga!, ids.nina!].sort());
+    expect(await among(center, [])).toEqual([]);
     // Another community's id with this space: nothing.
     const other = (await p.gql(CREATE, { input: { name: 'Elsewhere', slug: 'elsewhere-readers' } }, { token: tokens.nina })).data.createCommunity;
     expect(await api.spaceAccess({ userId: ids.olga!, communityId: other.id, spaceId: center })).toBeNull();
@@ -433,6 +447,8 @@ describe.each(modes)('community service (%s)', (mode) => {
     await p.gql(`mutation($c: ID!, $u: ID!) { banMember(communityId: $c, userId: $u) { reason } }`, { c: c.id, u: ids.mike }, { token: tokens.olga });
     expect(await access(ids.mike!, center)).toBeNull();
     expect(await access(ids.mike!, hidden)).toBeNull();
+    expect(await among(hidden, everyone)).toEqual([ids.olga!, ids.nina!].sort());
+    expect(await among(center, everyone, other.id)).toEqual([]);
   });
 
   it.runIf(run)('shows people their own pending request and custom roles in the member directory', async () => {

@@ -48,7 +48,8 @@ export interface WireMessage {
   createdAt: string;
   editedAt: string | null;
   deleted: boolean;
-  mentions?: { userIds: string[]; everyone: boolean; here: boolean };
+  /** hereUserIds: whom the @here reached (present and able to read when it was written). */
+  mentions?: { userIds: string[]; everyone: boolean; here: boolean; hereUserIds?: string[] };
   attachments?: WireAttachment[];
   replyCount?: number;
   lastReplyAt?: string | null;

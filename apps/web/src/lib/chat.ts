@@ -56,7 +56,7 @@ export interface ChatMessage {
   error?: string;
 }
 
-export function fromApi(m: MessageFieldsFragment, viewerId: string | null): ChatMessage {
+export function fromApi(m: MessageFieldsFragment): ChatMessage {
   return {
     key: m.id,
     id: m.id,
@@ -71,13 +71,19 @@ export function fromApi(m: MessageFieldsFragment, viewerId: string | null): Chat
     lastReplyAt: m.lastReplyAt,
     viewerFollowsThread: m.viewerFollowsThread,
     reactions: m.reactions,
-    mentionsViewer: m.mentions.everyone || m.mentions.here || (viewerId !== null && m.mentions.users.some((u) => u.id === viewerId)),
+    mentionsViewer: m.mentions.viewer,
     attachments: m.attachments,
     pinned: m.pinned,
     createdAt: m.createdAt,
     editedAt: m.editedAt,
     deleted: m.deleted,
   };
+}
+
+/** The API's `mentions.viewer` rule for a live frame: by name, @everyone, or an @here that reached the viewer. */
+function wireMentionsViewer(m: WireMessage, viewerId: string | null): boolean {
+  if (!m.mentions || viewerId === null || m.authorId === viewerId) return false;
+  return m.mentions.everyone || m.mentions.userIds.includes(viewerId) || (m.mentions.here && (m.mentions.hereUserIds ?? []).includes(viewerId));
 }
 
 /**
@@ -99,7 +105,7 @@ export function fromWire(m: WireMessage, viewerId: string | null, previous?: Cha
     lastReplyAt: m.lastReplyAt ?? previous?.lastReplyAt ?? null,
     viewerFollowsThread: previous?.viewerFollowsThread ?? m.authorId === viewerId,
     reactions: previous?.reactions ?? [],
-    mentionsViewer: m.mentions ? m.mentions.everyone || m.mentions.here || (viewerId !== null && m.mentions.userIds.includes(viewerId)) : (previous?.mentionsViewer ?? false),
+    mentionsViewer: m.mentions ? wireMentionsViewer(m, viewerId) : (previous?.mentionsViewer ?? false),
     // The frame's files come with links signed for everyone it reaches; one the server left unsigned keeps the copy
     // already shown (useTimeline then asks the API for that message).
     attachments: wireAttachments(m.attachments, previous?.attachments),

@@ -16,6 +16,8 @@ export interface PresenceStore {
   remove(nodeId: string, userIds: string[]): Promise<void>;
   /** Each person's status over all live nodes (offline when none holds them). */
   statuses(userIds: string[]): Promise<Map<string, PresenceStatus>>;
+  /** Everyone online or idle on some live node (whom @here reaches, before asking who may read the channel). */
+  present(): Promise<string[]>;
 }
 
 export class MemoryPresenceStore implements PresenceStore {
@@ -51,17 +53,28 @@ export class MemoryPresenceStore implements PresenceStore {
     }
     return out;
   }
+
+  async present() {
+    const statuses = await this.statuses([...this.byUser.keys()]);
+    return [...statuses].filter(([, s]) => s !== 'offline').map(([u]) => u);
+  }
 }
 
 /**
  * One hash per person: field = node id, value = "<status>:<expiresAtMs>". Expired fields are ignored on read (and
- * the key itself expires with its newest field), so no node has to clean up after a dead one.
+ * the key itself expires with its newest field), so no node has to clean up after a dead one. A sorted set indexes
+ * who may be present, scored by their latest expiry; `present` trims what has expired and checks the rest.
  */
 export class RedisPresenceStore implements PresenceStore {
+  private readonly index: string;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix = 'circles:presence:',
-  ) {}
+  ) {
+    // Person keys end in a uuid, so this name cannot collide with one.
+    this.index = `${prefix}index`;
+  }
 
   async put(nodeId: string, entries: { userId: string; status: Exclude<PresenceStatus, 'offline'> }[], ttlMs: number) {
     if (!entries.length) return;
@@ -69,7 +82,10 @@ export class RedisPresenceStore implements PresenceStore {
     const multi = this.redis.multi();
     for (const e of entries) {
       multi.hset(this.prefix + e.userId, nodeId, `${e.status}:${expiresAt}`);
-      multi.pexpire(this.prefix + e.userId, ttlMs);
+      // Never shorten what another node set (nodes may run with different TTLs): set when none, else only extend.
+      multi.pexpire(this.prefix + e.userId, ttlMs, 'NX');
+      multi.pexpire(this.prefix + e.userId, ttlMs, 'GT');
+      multi.zadd(this.index, 'GT', expiresAt, e.userId);
     }
     await multi.exec();
   }
@@ -98,5 +114,13 @@ export class RedisPresenceStore implements PresenceStore {
       out.set(u, status);
     });
     return out;
+  }
+
+  async present() {
+    const now = Date.now();
+    await this.redis.zremrangebyscore(this.index, '-inf', now);
+    const candidates = await this.redis.zrangebyscore(this.index, now, '+inf');
+    const statuses = await this.statuses(candidates);
+    return candidates.filter((u) => statuses.get(u) !== 'offline');
   }
 }

@@ -200,7 +200,7 @@ export function ChannelView({
   useEffect(() => {
     if (side?.kind !== 'thread' || rootInTimeline) return;
     let live = true;
-    browserClient.request(ChatMessageDocument, { id: side.rootId }).then(({ message }) => live && message && setThreadRoot(fromApi(message, viewer.id)), () => {});
+    browserClient.request(ChatMessageDocument, { id: side.rootId }).then(({ message }) => live && message && setThreadRoot(fromApi(message)), () => {});
     return () => {
       live = false;
     };

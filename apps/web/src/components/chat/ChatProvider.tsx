@@ -75,11 +75,11 @@ export function useTypingUsers(channelId: string, threadId: string | null): Chat
   return entry ? [...entry].filter(([id, until]) => until > now && id !== viewer.id).map(([id]) => people.get(id) ?? { id, handle: '', displayName: '…' }) : [];
 }
 
-async function catchUp(channelId: string, after: number, viewerId: string, remember: (u: (ChatUser | null)[]) => void) {
+async function catchUp(channelId: string, after: number, remember: (u: (ChatUser | null)[]) => void) {
   // Thread replies included: every number comes back in sequence, so the contiguous position is exact.
   const { messages } = await browserClient.request(ChatMessagesDocument, { channelId, after, first: CHAT_PAGE, includeThreadReplies: true });
   remember(messages.messages.map((m) => m.author));
-  return { messages: messages.messages.map((m) => fromApi(m, viewerId)), hasMoreAfter: messages.hasMoreAfter };
+  return { messages: messages.messages.map(fromApi), hasMoreAfter: messages.hasMoreAfter };
 }
 
 export function ChatProvider({ viewer, children }: { viewer: ChatUser; children: ReactNode }) {
@@ -91,7 +91,7 @@ export function ChatProvider({ viewer, children }: { viewer: ChatUser; children:
       if (fresh.length) users.set(new Map([...current, ...fresh.map((u) => [u.id, u] as const)]));
     };
     const socket = new ChatSocket<ChatMessage>({
-      catchUp: (channelId, after) => catchUp(channelId, after, viewer.id, rememberUsers),
+      catchUp: (channelId, after) => catchUp(channelId, after, rememberUsers),
       async sendFallback(entry) {
         const { sendMessage } = await browserClient.request(SendChatMessageDocument, {
           input: {
@@ -103,7 +103,7 @@ export function ChatProvider({ viewer, children }: { viewer: ChatUser; children:
             ...(entry.attachmentIds?.length ? { attachmentIds: entry.attachmentIds } : {}),
           },
         });
-        return { id: sendMessage.message.id, seq: sendMessage.message.seq, message: fromApi(sendMessage.message, viewer.id) };
+        return { id: sendMessage.message.id, seq: sendMessage.message.seq, message: fromApi(sendMessage.message) };
       },
     });
     return {

@@ -26,7 +26,7 @@ const emptyOutbox: OutboxEntry[] = [];
 
 export function useTimeline(channelId: string, threadId: string | null, initial: MessagePageFieldsFragment | null): Timeline {
   const { socket, viewer, rememberUsers } = useChat();
-  const [stored, setStored] = useState<ChatMessage[]>(() => (initial ? initial.messages.map((m) => fromApi(m, viewer.id)) : []));
+  const [stored, setStored] = useState<ChatMessage[]>(() => (initial ? initial.messages.map(fromApi) : []));
   const [hasMoreBefore, setHasMoreBefore] = useState(initial?.hasMoreBefore ?? false);
   const [hasMoreAfter, setHasMoreAfter] = useState(initial?.hasMoreAfter ?? false);
   const [loading, setLoading] = useState(initial === null);
@@ -62,7 +62,7 @@ export function useTimeline(channelId: string, threadId: string | null, initial:
     fetchPage({}).then(
       (page) => {
         if (!live) return;
-        setStored((list) => mergeMessages(list, page.messages.map((m) => fromApi(m, viewer.id))));
+        setStored((list) => mergeMessages(list, page.messages.map(fromApi)));
         setHasMoreBefore(page.hasMoreBefore);
         setLoading(false);
       },
@@ -106,14 +106,14 @@ export function useTimeline(channelId: string, threadId: string | null, initial:
       // A thread is not tracked by sequence: after a reconnect, fetch what came after the last reply shown.
       if (state === 'open' && wasOpen === false && threadId) {
         const last = storedRef.current.reduce((n, m) => Math.max(n, m.seq ?? 0), 0);
-        fetchPage({ after: last }).then((page) => setStored((list) => mergeMessages(list, page.messages.map((m) => fromApi(m, viewer.id)))), () => {});
+        fetchPage({ after: last }).then((page) => setStored((list) => mergeMessages(list, page.messages.map(fromApi))), () => {});
       }
       wasOpen = state === 'open';
     });
     // Files on a live message come with signed links; only a frame without them sends us to the API.
     const withLinks = (id: string) =>
       browserClient.request(ChatMessageDocument, { id }).then(
-        ({ message }) => message && setStored((list) => (list.some((m) => m.id === id) ? list.map((m) => (m.id === id ? { ...fromApi(message, viewer.id), reactions: m.reactions } : m)) : list)),
+        ({ message }) => message && setStored((list) => (list.some((m) => m.id === id) ? list.map((m) => (m.id === id ? { ...fromApi(message), reactions: m.reactions } : m)) : list)),
         () => {},
       );
     const update = (id: string, change: (m: ChatMessage) => ChatMessage) => setStored((list) => (list.some((m) => m.id === id) ? list.map((m) => (m.id === id ? change(m) : m)) : list));
@@ -162,7 +162,7 @@ export function useTimeline(channelId: string, threadId: string | null, initial:
     setLoading(true);
     fetchPage({ before: first })
       .then((page) => {
-        setStored((list) => mergeMessages(list, page.messages.map((m) => fromApi(m, viewer.id))));
+        setStored((list) => mergeMessages(list, page.messages.map(fromApi)));
         setHasMoreBefore(page.hasMoreBefore);
       }, () => {})
       .finally(() => {
@@ -178,7 +178,7 @@ export function useTimeline(channelId: string, threadId: string | null, initial:
     setLoading(true);
     fetchPage({ after: last })
       .then((page) => {
-        setStored((list) => mergeMessages(list, page.messages.map((m) => fromApi(m, viewer.id))));
+        setStored((list) => mergeMessages(list, page.messages.map(fromApi)));
         setHasMoreAfter(page.hasMoreAfter);
       }, () => {})
       .finally(() => {
