@@ -3,7 +3,8 @@
  * everything live, nothing reloaded:
  * - A opens a channel and B sees A typing; A sends and B sees it; B reacts and A sees the count; A edits (Up arrow)
  *   and B sees "edited"; A deletes and B sees it gone;
- * - B's unread and mention badges on a second channel go up when A posts there and clear when B opens it;
+ * - B's unread and mention badges on a second channel go up when A posts there and clear when B opens it; an
+ *   @here from the owner reaches B (online) and marks the message for B, not for A;
  * - B replies in a thread and A sees the reply count, then the reply in the thread panel (focus in and back out);
  * - a dropped connection: the banner shows, missed messages are caught up, a send made meanwhile is stored once;
  * - a link to a message (?m=<seq>); a long history is virtualized and older pages load above without a jump;
@@ -161,6 +162,25 @@ describe.runIf(browserTestsRun)('chat in the browser', () => {
     // And it stays read after a reload (the server has the read position).
     await openChat(ben, `/c/${slug}/chat/${general}`);
     expect(await channelLink(ben.page, random).getByTestId('unread-badge').count()).toBe(0);
+  });
+
+  it("@here from the owner reaches Ben while he is online: his mention badge, and the message marked for him (not for its author)", async () => {
+    await openChat(ana, `/c/${slug}/chat/${random}`);
+    const anaBox = composerOf(ana.page);
+    await anaBox.fill('@here standup in five');
+    await anaBox.press('Enter');
+    await expect.poll(() => channelLink(ben.page, random).getByTestId('mention-badge').textContent()).toBe('@11 mention of you');
+    await channelLink(ben.page, random).click();
+    await ben.page.waitForURL(`**/chat/${random}`);
+    await expect.poll(() => messageIn(ben.page, '@here standup in five').count()).toBe(1);
+    expect(await messageIn(ben.page, '@here standup in five').getAttribute('class')).toContain('c-chat-msg--mention');
+    expect(await messageIn(ana.page, '@here standup in five').getAttribute('class')).not.toContain('c-chat-msg--mention');
+    // Arriving live in the open channel, it is marked too.
+    await anaBox.fill('@here moved to 10:15');
+    await anaBox.press('Enter');
+    await expect.poll(() => messageIn(ben.page, '@here moved to 10:15').count()).toBe(1);
+    expect(await messageIn(ben.page, '@here moved to 10:15').getAttribute('class')).toContain('c-chat-msg--mention');
+    await openChat(ben, `/c/${slug}/chat/${general}`);
   });
 
   it('a reply in a thread shows as a count in the timeline and in the thread panel', async () => {
