@@ -98,6 +98,14 @@ describe.runIf(browserTestsRun)('auth in the browser', () => {
     await page.reload();
     expect(page.url()).toBe(url('/account'));
 
+    // Its sign-in history keeps every sign-in, the revoked device's and the logged-out one's included, newest first.
+    const signIns = page.getByRole('list', { name: 'Recent sign-ins' }).getByTestId('sign-in');
+    expect(await signIns.count()).toBe(3);
+    expect(await signIns.nth(0).textContent()).toContain('Logged in with password');
+    expect(await signIns.nth(1).textContent()).toContain('Logged in with password');
+    expect(await signIns.nth(2).textContent()).toContain('Account created');
+    expect(await signIns.nth(2).textContent()).toMatch(/IP address (127\.0\.0\.1|::1)/);
+
     await second.context.close();
     await first.context.close();
   }, 120_000);

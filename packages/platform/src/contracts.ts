@@ -138,6 +138,20 @@ export interface AuthApi {
   contactOf(input: { userId: string }): Promise<{ email: string; displayName: string; verified: boolean } | null>;
   /** Whether this person runs the instance (the first account): for instance-wide controls such as the test clock. */
   isInstanceAdmin(input: { userId: string }): Promise<boolean>;
+  /**
+   * A person's sign-ins, newest first (up to `limit`, 400 days back), kept after their sessions end: the login
+   * history a creator's dispute evidence cites. Never exposed to other people.
+   */
+  signInsOf(input: { userId: string; limit?: number }): Promise<SignIn[]>;
+}
+
+/** One sign-in that opened a session. `at` is ISO 8601. */
+export interface SignIn {
+  id: string;
+  method: 'sign_up' | 'password' | 'password_change';
+  ip: string | null;
+  userAgent: string | null;
+  at: string;
 }
 
 export interface ServiceApis {

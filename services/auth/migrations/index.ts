@@ -40,4 +40,20 @@ export const migrations: Migrations = {
       )`.execute(db);
     },
   },
+  '0002_sign_ins': {
+    async up(db) {
+      // Every sign-in that opened a session (sign-up, login, password change), kept after the session ends: the
+      // account's login history, for its owner and for dispute evidence. Older than 400 days is pruned on write.
+      await sql`create table auth.sign_ins (
+        id uuid primary key,
+        user_id uuid not null references auth.users(id) on delete cascade,
+        method text not null check (method in ('sign_up', 'password', 'password_change')),
+        session_id text not null,
+        ip text,
+        user_agent text,
+        at timestamptz not null default now()
+      )`.execute(db);
+      await sql`create index sign_ins_user on auth.sign_ins (user_id, at desc)`.execute(db);
+    },
+  },
 };

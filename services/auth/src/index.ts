@@ -18,6 +18,7 @@ export const authService = defineService({
       api: {
         contactOf: ({ userId }: { userId: string }) => service.contactOf(userId),
         isInstanceAdmin: async ({ userId }: { userId: string }) => (await service.contactOf(userId)) !== null && (await service.isInstanceAdmin(userId)),
+        signInsOf: ({ userId, limit }: { userId: string; limit?: number }) => service.signInHistory(userId, limit ?? 100),
       } satisfies AuthApi,
     };
   },

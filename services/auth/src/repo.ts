@@ -1,5 +1,8 @@
 import { type Generated, type Kysely, type Selectable, sql } from 'kysely';
 
+/** How a sign-in opened its session. */
+export type SignInMethod = 'sign_up' | 'password' | 'password_change';
+
 /** Rows as stored. Only this file writes SQL for the auth schema. */
 interface UsersTable {
   id: string;
@@ -20,6 +23,7 @@ export interface AuthTables {
   'auth.users': UsersTable;
   'auth.email_tokens': { token_hash: string; user_id: string; purpose: TokenPurpose; expires_at: Date; used_at: Date | null; created_at: Generated<Date> };
   'auth.known_ips': { user_id: string; ip: string; last_success_at: Date };
+  'auth.sign_ins': { id: string; user_id: string; method: SignInMethod; session_id: string; ip: string | null; user_agent: string | null; at: Generated<Date> };
 }
 
 export type AuthDb = Kysely<AuthTables>;
@@ -100,6 +104,17 @@ export class AuthRepository {
       .values({ user_id: userId, ip, last_success_at: new Date() })
       .onConflict((oc) => oc.columns(['user_id', 'ip']).doUpdateSet({ last_success_at: new Date() }))
       .execute();
+  }
+
+  /** One sign-in that opened a session; this account's entries older than 400 days go. */
+  async recordSignIn(row: { id: string; user_id: string; method: SignInMethod; session_id: string; ip: string | null; user_agent: string | null }): Promise<void> {
+    await this.db.insertInto('auth.sign_ins').values(row).execute();
+    await this.db.deleteFrom('auth.sign_ins').where('user_id', '=', row.user_id).where('at', '<', sql<Date>`now() - interval '400 days'`).execute();
+  }
+
+  /** An account's sign-ins, newest first. */
+  signIns(userId: string, limit: number) {
+    return this.db.selectFrom('auth.sign_ins').select(['id', 'method', 'ip', 'user_agent', 'at']).where('user_id', '=', userId).orderBy('at', 'desc').orderBy('id', 'desc').limit(limit).execute();
   }
 
   async isKnownIp(userId: string, ip: string): Promise<boolean> {

@@ -63,6 +63,8 @@ export function createAuthResolvers(auth: AuthService): Resolvers {
       },
       mySessions: async (_: unknown, __: unknown, ctx: RequestContext) =>
         (await auth.listSessions(ctx.identity)).map((s) => toSession(s, ctx.identity.sessionId)),
+      mySignIns: async (_: unknown, args: { first: number }, ctx: RequestContext) =>
+        (await auth.mySignIns(ctx.identity, args.first)).map((s) => ({ ...s, method: s.method.toUpperCase(), at: new Date(s.at) })),
       userByHandle: async (_: unknown, args: { handle: string }) => {
         const u = await auth.userByHandle(args.handle);
         return u ? toUser(u) : null;

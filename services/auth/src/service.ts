@@ -3,7 +3,9 @@ import {
   type Limiter,
   type ServiceDeps,
   type SessionRecord,
+  type SignIn,
   type StoredMail,
+  badInput,
   hashToken,
   isUniqueViolation,
   newId,
@@ -14,7 +16,7 @@ import { emails } from './emails.ts';
 import { authErrors } from './errors.ts';
 import { changePasswordInput, emailOnly, handleOnly, logInInput, parse, resetPasswordInput, signUpInput, tokenOnly } from './inputs.ts';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.ts';
-import { AuthRepository, type AuthDb, type TokenPurpose, type UserRow } from './repo.ts';
+import { AuthRepository, type AuthDb, type SignInMethod, type TokenPurpose, type UserRow } from './repo.ts';
 
 const VERIFY_TTL_MS = 24 * 3_600_000;
 const RESET_TTL_MS = 3_600_000;
@@ -86,6 +88,12 @@ export class AuthService {
     return sessions.sort((a, b) => b.createdAt - a.createdAt);
   }
 
+  async mySignIns(identity: Identity, first: number): Promise<SignIn[]> {
+    if (!Number.isInteger(first) || first < 1 || first > 100) throw badInput('Ask for 1 to 100 sign-ins.', 'first');
+    const user = await this.requireUser(identity);
+    return this.signInHistory(user.id, first);
+  }
+
   async mailOutbox(identity: Identity, opts: { limit: number; before?: Date }): Promise<{ delivery: string; messages: StoredMail[] }> {
     const user = await this.requireUser(identity);
     if (!user.is_instance_admin) throw authErrors.adminOnly();
@@ -126,7 +134,7 @@ export class AuthService {
     }
     this.deps.outbox.nudge();
     await this.sendMail(emails.verify(user.email, user.display_name, this.link('/verify-email', verifyToken)));
-    const issued = await this.deps.sessions.create(user.id, { ip: identity.ip, userAgent: identity.userAgent });
+    const issued = await this.openSession(user.id, identity, 'sign_up');
     this.deps.log.info('account created', { userId: user.id, instanceAdmin: user.is_instance_admin });
     return { user, ...issued };
   }
@@ -180,7 +188,7 @@ export class AuthService {
     await this.repo.recordKnownIp(user.id, ip);
     // A login always gets a fresh token; the session this client held before (if any) ends (no fixation).
     if (identity.sessionId && identity.userId) await this.deps.sessions.revoke(identity.userId, identity.sessionId);
-    const issued = await this.deps.sessions.create(user.id, { ip: identity.ip, userAgent: identity.userAgent });
+    const issued = await this.openSession(user.id, identity, 'password');
     this.deps.log.info('login', { userId: user.id, sessionId: issued.session.id });
     return { user, ...issued };
   }
@@ -212,7 +220,7 @@ export class AuthService {
     }
     checkPasswordPolicy(input.newPassword, { email: user.email, handle: user.handle });
     await this.replacePassword(user, input.newPassword);
-    const issued = await this.deps.sessions.create(user.id, { ip: identity.ip, userAgent: identity.userAgent });
+    const issued = await this.openSession(user.id, identity, 'password_change');
     return { user, ...issued };
   }
 
@@ -247,6 +255,20 @@ export class AuthService {
   }
 
   // ---- helpers -------------------------------------------------------------------------------------------
+
+  /** A new session, recorded in the account's sign-in history (which outlives the session). */
+  private async openSession(userId: string, identity: Identity, method: SignInMethod) {
+    const issued = await this.deps.sessions.create(userId, { ip: identity.ip, userAgent: identity.userAgent });
+    await this.repo.recordSignIn({ id: newId(), user_id: userId, method, session_id: issued.session.id, ip: identity.ip ?? null, user_agent: identity.userAgent ?? null });
+    return issued;
+  }
+
+  /** Sign-ins of this account, newest first (at most `limit`, up to 400 days back). */
+  async signInHistory(userId: string, limit: number): Promise<SignIn[]> {
+    if (!/^[0-9a-f-]{36}$/i.test(userId)) return [];
+    const rows = await this.repo.signIns(userId, Math.min(Math.max(Math.trunc(limit), 1), 500));
+    return rows.map((r) => ({ id: r.id, method: r.method, ip: r.ip, userAgent: r.user_agent, at: new Date(r.at).toISOString() }));
+  }
 
   /** New hash, every session ends, other services hear of it, the owner gets an email. */
   private async replacePassword(user: UserRow, newPassword: string): Promise<void> {

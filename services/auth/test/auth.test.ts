@@ -118,6 +118,38 @@ describe.each(modes)('auth service (%s)', (mode) => {
     expect((await p.mail()).some((m) => m.to === 'changer@example.com' && /password was changed/.test(m.subject))).toBe(true);
   });
 
+  it.runIf(run)('keeps a sign-in history past the sessions: how, from where, newest first; only your own', async () => {
+    const HISTORY = `query($n: Int) { mySignIns(first: $n) { id method ip userAgent at } }`;
+    const first = (await signUp('historian@example.com', 'historian')).data.signUp.token;
+    const phone = (await p.gql(LOG_IN, { input: { email: 'historian@example.com', password: pw, delivery: 'BEARER' } })).data.logIn.token;
+    expect((await p.gql(`mutation { logOut }`, {}, { token: phone })).data.logOut).toBe(true);
+    const wrong = await p.gql(LOG_IN, { input: { email: 'historian@example.com', password: 'not-the-password-9' } });
+    expect(codeOf(wrong)).toBe('INVALID_CREDENTIALS');
+    const changed = (await p.gql(`mutation($i: ChangePasswordInput!) { changePassword(input: $i) { token } }`, { i: { currentPassword: pw, newPassword: 'another-fine-phrase-7' } }, { token: first })).data
+      .changePassword.token;
+    // Every session but the last has ended; the history still has each sign-in, and no failed attempt.
+    expect((await p.gql(SESSIONS, {}, { token: changed })).data.mySessions).toHaveLength(1);
+    const history = (await p.gql(HISTORY, {}, { token: changed })).data.mySignIns;
+    expect(history.map((h: { method: string }) => h.method)).toEqual(['PASSWORD_CHANGE', 'PASSWORD', 'SIGN_UP']);
+    for (const h of history) expect(h.ip).toMatch(/127\.0\.0\.1|::1/);
+    expect(new Date(history[0].at).getTime()).toBeGreaterThanOrEqual(new Date(history[2].at).getTime());
+    expect((await p.gql(HISTORY, { n: 1 }, { token: changed })).data.mySignIns).toEqual([history[0]]);
+    // Someone else sees only their own; nobody anonymous; a silly page size is refused naming the field.
+    const other = (await signUp('bystander@example.com', 'bystander')).data.signUp.token;
+    expect((await p.gql(HISTORY, {}, { token: other })).data.mySignIns.map((h: { method: string }) => h.method)).toEqual(['SIGN_UP']);
+    expect(codeOf(await p.gql(HISTORY, {}))).toBe('UNAUTHENTICATED');
+    for (const n of [0, 101, -5]) {
+      const bad = await p.gql(HISTORY, { n }, { token: changed });
+      expect(codeOf(bad)).toBe('BAD_USER_INPUT');
+      expect(bad.errors![0]!.extensions!.field).toBe('first');
+    }
+    // Other services (payments, for dispute evidence) read it through the auth API.
+    const api = p.host.apis!.auth;
+    const me = (await p.gql(ME, {}, { token: changed })).data.me.id;
+    expect((await api.signInsOf({ userId: me })).map((h) => h.method)).toEqual(['password_change', 'password', 'sign_up']);
+    expect(await api.signInsOf({ userId: 'not-a-uuid' })).toEqual([]);
+  });
+
   it.runIf(run)('resets a password by single-use link; the reply never reveals whether an account exists', async () => {
     const known = await p.gql(`mutation { requestPasswordReset(email: "member@example.com") }`);
     const unknown = await p.gql(`mutation { requestPasswordReset(email: "nobody@example.com") }`);

@@ -1,4 +1,4 @@
-import type { Logger, OpenedPost } from '@circles/platform';
+import type { Logger, OpenedPost, SignIn } from '@circles/platform';
 import type { PaymentProvider, ProviderCharge, ProviderCheckoutSession, ProviderDispute, ProviderEvent, ProviderSubscription } from './provider.ts';
 import type { PaymentsDb, SubscriptionRow } from './repo.ts';
 import { LIVE_DISPUTE_STATUSES, type PaymentsService, paymentsTopics } from './service.ts';
@@ -312,8 +312,9 @@ export class ProviderEventProcessor {
   }
 
   /**
-   * For a dispute seen the first time: the member's sessions (sign-ins: when, from where, on what) and the circle
-   * posts they opened in the community, read from the session store and the posts service before the transaction.
+   * For a dispute seen the first time: the member's sign-in history (auth keeps it after sessions end), the
+   * sessions still open (last activity) and the circle posts they opened in the community, read from auth, the
+   * session store and the posts service before the transaction.
    */
   private async memberActivity(providerDisputeId: string, chargeId: string): Promise<MemberActivity | null> {
     const repo = this.svc.repo;
@@ -321,7 +322,11 @@ export class ProviderEventProcessor {
     const charge = await repo.ledgerCharge(repo.db, chargeId);
     const sub = charge?.subscription_id ? await repo.subscription(charge.subscription_id) : undefined;
     if (!sub) return null;
-    const [sessions, opened] = await Promise.all([
+    const [signIns, sessions, opened] = await Promise.all([
+      this.svc.deps.apis.auth.signInsOf({ userId: sub.user_id, limit: 100 }).catch((err) => {
+        this.log.warn('sign-in history unavailable for dispute evidence', { err });
+        return [];
+      }),
       this.svc.deps.sessions.list(sub.user_id).catch(() => []),
       this.svc.deps.apis.posts.openedBy({ userId: sub.user_id, communityId: sub.community_id, limit: 200 }).catch((err) => {
         this.log.warn('opened posts unavailable for dispute evidence', { err });
@@ -329,6 +334,7 @@ export class ProviderEventProcessor {
       }),
     ]);
     return {
+      signIns,
       sessions: sessions.map((x) => ({ createdAt: x.createdAt, lastSeenAt: x.lastSeenAt, ip: x.ip, userAgent: x.userAgent })),
       opened,
     };
@@ -384,15 +390,19 @@ export class ProviderEventProcessor {
     const charges = await trx.selectFrom('payments.ledger').selectAll().where('subscription_id', '=', row.id).orderBy('seq').execute();
     const history = await trx.selectFrom('payments.audit').select(['action', 'occurred_at', 'detail']).where('target_id', '=', row.id).orderBy('seq').limit(200).execute();
     const fmt = (d: Date | string | number | null | undefined) => (d === null || d === undefined ? 'unknown' : new Date(d).toISOString());
+    const signIns = activity?.signIns ?? [];
     const sessions = activity?.sessions ?? [];
     const opened = activity?.opened ?? [];
+    const how = { sign_up: 'created the account', password: 'logged in with password', password_change: 'changed password (new session)' } as const;
     return {
       productDescription: `Membership tier "${tier?.name ?? row.tier_id}": access to ${tier?.circle_ids.length ?? 0} private circle(s) of an online community. ${tier?.description ?? ''}`.trim(),
       serviceDate: fmt(row.created_at).slice(0, 10),
       accessActivityLog: [
         `Checkout completed ${fmt(checkout?.completed_at)}; terms of service version ${checkout?.terms_version ?? 'n/a'} ${checkout?.terms_accepted ? 'accepted' : 'not recorded as accepted'} at checkout.`,
         ...history.map((h) => `${fmt(h.occurred_at as Date)} ${h.action} ${JSON.stringify(h.detail)}`),
-        sessions.length ? `Sign-ins (${sessions.length} session(s)):` : 'No active sign-in sessions on record.',
+        signIns.length ? `Sign-ins (${signIns.length}, newest first):` : 'No sign-ins on record.',
+        ...signIns.map((x) => `  ${fmt(x.at)} ${how[x.method]} from ${x.ip ?? 'unknown address'} (${x.userAgent ?? 'unknown device'})`),
+        sessions.length ? `Sessions still open (${sessions.length}):` : 'No sessions still open.',
         ...sessions.map((x) => `  signed in ${fmt(x.createdAt)}, last active ${fmt(x.lastSeenAt)}, from ${x.ip ?? 'unknown address'} (${x.userAgent ?? 'unknown device'})`),
         opened.length ? `Paid content opened (${opened.length} post(s)):` : 'No paid posts opened on record.',
         ...opened.map((o) => `  "${o.title}" first opened ${o.firstOpenedAt}, last ${o.lastOpenedAt}, ${o.opens} time(s)`),
@@ -403,6 +413,7 @@ export class ProviderEventProcessor {
 }
 
 interface MemberActivity {
+  signIns: SignIn[];
   sessions: { createdAt: number; lastSeenAt: number; ip: string | null; userAgent: string | null }[];
   opened: OpenedPost[];
 }

@@ -170,12 +170,16 @@ describe.each(modes)('paid circles with the test provider (%s)', (mode) => {
     // mia reads a paid post before disputing: the packet shows it, with her sign-ins.
     const post = (await ok(`mutation($i: CreatePostInput!) { createPost(input: $i) { id } }`, { i: { communityId: community, spaceId: circle, title: 'Members-only guide', body: 'The good stuff.' } }, 'owner')).createPost.id;
     expect((await ok(`query($id: ID!) { post(id: $id) { id } }`, { id: post }, 'mia')).post.id).toBe(post);
+    // She also logged in on another device and logged out there: that sign-in is history, not a session, and counts.
+    const other = await p.gql(`mutation($i: LogInInput!) { logIn(input: $i) { token } }`, { i: { email: 'mia@pay.example', password: pw, delivery: 'BEARER' } });
+    expect((await p.gql(`mutation { logOut }`, {}, { token: other.data.logIn.token })).data.logOut).toBe(true);
     const opened = await ok(`mutation($s: ID!) { simulateTestDispute(subscriptionId: $s) { id status amount currency reason evidence } }`, { s: subscription }, 'owner');
     expect(opened.simulateTestDispute).toMatchObject({ status: 'NEEDS_RESPONSE', amount: 1200, currency: 'usd' });
     const evidence = JSON.parse(opened.simulateTestDispute.evidence);
     expect(evidence.accessActivityLog).toMatch(/terms of service version 1 accepted/);
     expect(evidence.accessActivityLog).toMatch(/"Members-only guide" first opened .*, 1 time\(s\)/);
-    expect(evidence.accessActivityLog).toMatch(/signed in .* last active .* from /);
+    expect(evidence.accessActivityLog).toMatch(/Sign-ins \(2, newest first\):\n {2}\S+ logged in with password from \S+ .*\n {2}\S+ created the account from /);
+    expect(evidence.accessActivityLog).toMatch(/Sessions still open \(1\):\n {2}signed in .* last active .* from /);
     expect(evidence.productDescription).toContain('Insiders');
     const [sub] = await mine('mia');
     expect(sub).toMatchObject({ entitled: false, suspendedReason: 'dispute' });

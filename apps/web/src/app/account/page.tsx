@@ -1,8 +1,9 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { redirect } from 'next/navigation';
-import { ClientError, MySessionsDocument } from '@circles/client';
+import { ClientError, MySessionsDocument, MySignInsDocument, type MySignInsQuery } from '@circles/client';
 import { ChangePasswordForm, LogOutButton, ResendVerificationButton, SessionList, type SessionView } from '@/components/AccountActions';
+import { LocalTime } from '@/components/LocalTime';
 import { t } from '@/i18n';
 import { describeDevice } from '@/lib/format';
 import { getViewer, serverClient } from '@/lib/server-api';
@@ -30,8 +31,17 @@ async function loadSessions(): Promise<SessionView[]> {
   }
 }
 
+async function loadSignIns(): Promise<MySignInsQuery['mySignIns']> {
+  try {
+    return (await (await serverClient()).request(MySignInsDocument, { first: 20 })).mySignIns;
+  } catch (err) {
+    if (err instanceof ClientError && err.code === 'UNAUTHENTICATED') redirect(LOGIN);
+    throw err;
+  }
+}
+
 export default async function AccountPage() {
-  const [viewer, sessions] = await Promise.all([getViewer(), loadSessions()]);
+  const [viewer, sessions, signIns] = await Promise.all([getViewer(), loadSessions(), loadSignIns()]);
   if (!viewer) redirect(LOGIN);
   // The current session first, then the rest newest first (as the API returns them).
   sessions.sort((a, b) => Number(b.current) - Number(a.current));
@@ -73,6 +83,22 @@ export default async function AccountPage() {
       </Card>
       <Card title={t('account.sessions')} description={t('account.sessionsLead')}>
         <SessionList sessions={sessions} />
+      </Card>
+      <Card title={t('account.signIns')} description={t('account.signInsLead')}>
+        <ul className="c-list" aria-label={t('account.signIns')}>
+          {signIns.map((s) => (
+            <li key={s.id} data-testid="sign-in" className="c-session">
+              <div>
+                <p className="c-session__device">
+                  <strong>{t(`account.signIn.${s.method}`)}</strong> · <span title={s.userAgent ?? undefined}>{describeDevice(s.userAgent) ?? t('account.unknownDevice')}</span>
+                </p>
+                <p className="c-session__meta">
+                  {s.ip ? t('account.ip', { ip: s.ip }) : t('account.unknownIp')} · <LocalTime iso={s.at} />
+                </p>
+              </div>
+            </li>
+          ))}
+        </ul>
       </Card>
     </div>
   );
