@@ -481,6 +481,33 @@ describe.runIf(browserTestsRun)('chat in the browser', () => {
     await onAna.hover();
     await onAna.getByRole('button', { name: 'Unpin', exact: true }).click();
     await expect.poll(() => messageIn(ben.page, 'House rules: be kind').getByTestId('pinned-marker').count()).toBe(0);
+
+    // A pinned reply in a thread: its link opens the channel at the thread's start with the thread beside it, the
+    // reply marked there, even when it is far from the newest replies.
+    const send = (body: string, threadId?: string) =>
+      gql<{ sendMessage: { message: { id: string; seq: number } } }>(
+        ana.page,
+        'mutation($i: SendMessageInput!) { sendMessage(input: $i) { message { id seq } } }',
+        { i: { channelId: general, clientId: `pin-${crypto.randomUUID()}`, body, ...(threadId ? { threadId } : {}) } },
+      ).then((r) => r.sendMessage.message);
+    const root = await send('Where do we meet?');
+    let pinnedReply = { id: '', seq: 0 };
+    for (let i = 1; i <= 60; i++) {
+      const reply = await send(i === 3 ? 'At the old library, 7pm' : `thread chatter ${i}`, root.id);
+      if (i === 3) pinnedReply = reply;
+    }
+    await gql(ana.page, 'mutation($id: ID!) { pinMessage(id: $id) { id } }', { id: pinnedReply.id });
+    // Following the first link started a fresh view: the panel is open again from its button.
+    if (!(await panel.isVisible())) await pinnedButton.click();
+    const replyItem = panel.getByTestId('pinned-item').filter({ hasText: 'At the old library, 7pm' });
+    await expect.poll(() => replyItem.count()).toBe(1);
+    await replyItem.getByRole('link', { name: 'Go to the message from Ana Lopez' }).click();
+    await ben.page.waitForURL((u) => u.searchParams.get('thread') === root.id && u.searchParams.get('m') === String(pinnedReply.seq));
+    await expect.poll(() => ben.page.locator('.c-chat-focus').getByTestId('chat-message').getAttribute('data-seq')).toBe(String(root.seq));
+    const focusedReply = ben.page.getByTestId('thread-panel').getByTestId('thread-focus');
+    await expect.poll(() => focusedReply.textContent()).toContain('At the old library, 7pm');
+    await expect.poll(() => focusedReply.isVisible()).toBe(true);
+    expect(await ben.page.getByTestId('thread-panel').getByRole('button', { name: 'Load newer messages' }).count()).toBe(1);
   });
 
   it('a group: created with two others, a fourth person added, one leaves', async () => {

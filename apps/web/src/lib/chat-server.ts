@@ -4,7 +4,7 @@
  * DMs. Refusals (a circle the viewer may not read) leave things out rather than failing the page.
  */
 import { cache } from 'react';
-import { ChatChannelDocument, ChatChannelsDocument, ChatMessagesDocument, CircleMembersDocument, ClientError, CommunityMembersDocument, DirectChannelsDocument } from '@circles/client';
+import { ChatChannelDocument, ChatChannelsDocument, ChatMessageDocument, ChatMessagesDocument, CircleMembersDocument, ClientError, CommunityMembersDocument, DirectChannelsDocument } from '@circles/client';
 import type { ChatSpace } from '@/components/chat/ChatShell';
 import { t } from '@/i18n';
 import { CHAT_PAGE, type ChannelView, type ChatUser } from '@/lib/chat';
@@ -72,6 +72,31 @@ export const loadDirectChannels = cache(async (): Promise<ChannelView[]> => {
 });
 
 /** `?m=<seq>`: a positive whole number, or nothing. */
+/** Where a link into a channel points: the message to centre the timeline on, and a thread to open at a reply. */
+export interface LinkTarget {
+  focusSeq: number | null;
+  thread: { rootId: string; seq: number | null } | null;
+}
+
+/**
+ * `?m=<seq>` centres the timeline on that message; `&thread=<rootId>` (a link to a reply) centres it on the thread's
+ * root instead and opens the thread at reply `m`. A thread that is not this channel's is ignored.
+ */
+export async function linkTarget(channelId: string, search: Record<string, string | string[] | undefined>): Promise<LinkTarget> {
+  const focus = focusParam(search.m);
+  const rootId = typeof search.thread === 'string' && looksLikeId(search.thread) ? search.thread : null;
+  if (!rootId) return { focusSeq: focus, thread: null };
+  const root = await (await serverClient()).request(ChatMessageDocument, { id: rootId }).then(
+    (r) => r.message,
+    (err: unknown) => {
+      if (refused(err)) return null;
+      throw err;
+    },
+  );
+  if (!root || root.channelId !== channelId || root.threadId !== null) return { focusSeq: focus, thread: null };
+  return { focusSeq: root.seq, thread: { rootId: root.id, seq: focus } };
+}
+
 export function focusParam(value: string | string[] | undefined): number | null {
   const v = typeof value === 'string' ? Number(value) : NaN;
   return Number.isSafeInteger(v) && v > 0 ? v : null;

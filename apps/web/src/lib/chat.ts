@@ -20,8 +20,9 @@ const GROUP_WINDOW_MS = 7 * 60_000;
 export const chatPath = (slug: string, channelId?: string) => (channelId ? `/c/${slug}/chat/${channelId}` : `/c/${slug}/chat`);
 export const directPath = (channelId?: string) => (channelId ? `/messages/${channelId}` : '/messages');
 /** A link to one message: the channel's page centred on it. */
-export function messageHref(base: string, seq: number): string {
-  return `${base}?m=${seq}`;
+/** A link to a message; a reply in a thread also names its root, so the thread opens at it. */
+export function messageHref(base: string, seq: number, threadId: string | null = null): string {
+  return threadId ? `${base}?m=${seq}&thread=${threadId}` : `${base}?m=${seq}`;
 }
 
 export interface ChatReaction {

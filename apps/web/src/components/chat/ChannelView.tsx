@@ -83,8 +83,32 @@ function MemberPanel({ members, onClose, headingRef }: { members: ChatUser[]; on
   );
 }
 
-function ThreadPanel({ channel, root, onClose, limits, actions, headingRef }: { channel: Channel; root: ChatMessage; onClose(): void; limits: FileLimitsView | null; actions: Omit<MessageActions, 'patch' | 'lookup'>; headingRef: React.RefObject<HTMLHeadingElement | null> }) {
-  const timeline = useTimeline(channel.id, root.id, null);
+function ThreadPanel({
+  channel,
+  root,
+  focusSeq,
+  onClose,
+  limits,
+  actions,
+  headingRef,
+}: {
+  channel: Channel;
+  root: ChatMessage;
+  /** A linked reply: its page loads, it is marked and scrolled to the middle of the panel once. */
+  focusSeq: number | null;
+  onClose(): void;
+  limits: FileLimitsView | null;
+  actions: Omit<MessageActions, 'patch' | 'lookup'>;
+  headingRef: React.RefObject<HTMLHeadingElement | null>;
+}) {
+  const timeline = useTimeline(channel.id, root.id, null, focusSeq);
+  const focused = useRef<HTMLDivElement>(null);
+  const scrolledToFocus = useRef(false);
+  useEffect(() => {
+    if (scrolledToFocus.current || !focused.current) return;
+    scrolledToFocus.current = true;
+    focused.current.scrollIntoView({ block: 'center' });
+  }, [timeline.messages]);
   const [follows, setFollows] = useState(root.viewerFollowsThread);
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -147,9 +171,21 @@ function ThreadPanel({ channel, root, onClose, limits, actions, headingRef }: { 
               {t('chat.loadOlder')}
             </Button>
           ) : null}
-          {timeline.messages.map((m, i) => (
-            <MessageItem key={m.key} message={m} grouped={continuesGroup(timeline.messages[i - 1], m)} actions={threadActions} inThread />
-          ))}
+          {timeline.messages.map((m, i) => {
+            const item = <MessageItem key={m.key} message={m} grouped={continuesGroup(timeline.messages[i - 1], m)} actions={threadActions} inThread />;
+            return focusSeq !== null && m.seq === focusSeq ? (
+              <div key={m.key} ref={focused} className="c-chat-focus" data-testid="thread-focus">
+                {item}
+              </div>
+            ) : (
+              item
+            );
+          })}
+          {timeline.hasMoreAfter ? (
+            <Button variant="quiet" onClick={timeline.loadNewer} pending={timeline.loading}>
+              {t('chat.loadNewer')}
+            </Button>
+          ) : null}
         </div>
       </div>
       <Composer handle={composer} channelId={channel.id} threadId={root.id} label={t('chat.replyToThread')} canSend={channel.viewerCanSend} limits={limits} onEditLast={onEditLast} />
@@ -161,6 +197,7 @@ export function ChannelView({
   channel: initialChannel,
   initialPage,
   focusSeq,
+  thread = null,
   limits,
   members,
 }: {
@@ -168,6 +205,8 @@ export function ChannelView({
   initialPage: MessagePageFieldsFragment;
   /** `?m=<seq>`: the page is centred on this message. */
   focusSeq: number | null;
+  /** A link to a thread reply: this thread opens beside the timeline, at that reply. */
+  thread?: { rootId: string; seq: number | null } | null;
   limits: FileLimitsView | null;
   /** Who can be in this channel (space members, or a DM's people), for the member list. */
   members: ChatUser[];
@@ -181,7 +220,7 @@ export function ChannelView({
   const [deleting, setDeleting] = useState<ChatMessage | null>(null);
   const [deleteError, setDeleteError] = useState<string>();
   const [deletePending, setDeletePending] = useState(false);
-  const [side, setSide] = useState<{ kind: 'thread'; rootId: string } | { kind: 'members' } | { kind: 'pinned' } | null>(null);
+  const [side, setSide] = useState<{ kind: 'thread'; rootId: string } | { kind: 'members' } | { kind: 'pinned' } | null>(thread ? { kind: 'thread', rootId: thread.rootId } : null);
   const [threadRoot, setThreadRoot] = useState<ChatMessage | null>(null);
   const [atBottom, setAtBottom] = useState(focusSeq === null);
   const log = useRef<VirtualLogHandle>(null);
@@ -376,7 +415,16 @@ export function ChannelView({
         />
       </div>
       {side?.kind === 'thread' && root ? (
-        <ThreadPanel key={root.id} channel={channel} root={root} onClose={closeSide} limits={limits} actions={actions} headingRef={sideHeading} />
+        <ThreadPanel
+          key={root.id}
+          channel={channel}
+          root={root}
+          focusSeq={thread && thread.rootId === root.id ? thread.seq : null}
+          onClose={closeSide}
+          limits={limits}
+          actions={actions}
+          headingRef={sideHeading}
+        />
       ) : side?.kind === 'members' ? (
         <MemberPanel members={sideMembers} onClose={closeSide} headingRef={sideHeading} />
       ) : side?.kind === 'pinned' ? (

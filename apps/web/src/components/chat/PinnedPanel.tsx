@@ -2,7 +2,7 @@
 /**
  * A channel's pinned messages beside the timeline, the most recently pinned first: fetched when opened and again
  * whenever a `pin` frame (or an edit or deletion of one of them) arrives, so it stays exact without a reload. Each
- * links to its place in the channel (`?m=<seq>`).
+ * links to its place in the channel (`?m=<seq>`; a thread reply's link opens its thread at it).
  */
 import Link from 'next/link';
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
@@ -76,7 +76,7 @@ export function PinnedPanel({ channelId, href, onClose, headingRef }: { channelI
                 </p>
                 <p>{m.deleted ? t('chat.deleted') : m.body || t('chat.attachmentOnly')}</p>
                 {m.pinnedBy ? <p className="c-small c-muted">{t('chat.pinnedBy', { name: m.pinnedBy.displayName })}</p> : null}
-                <Link href={messageHref(href, m.seq)} aria-label={t('chat.jumpToFrom', { name })} className="c-small">
+                <Link href={messageHref(href, m.seq, m.threadId ?? null)} aria-label={t('chat.jumpToFrom', { name })} className="c-small">
                   {t('chat.jumpTo')}
                 </Link>
               </li>

@@ -24,7 +24,13 @@ export interface Timeline {
 
 const emptyOutbox: OutboxEntry[] = [];
 
-export function useTimeline(channelId: string, threadId: string | null, initial: MessagePageFieldsFragment | null): Timeline {
+export function useTimeline(
+  channelId: string,
+  threadId: string | null,
+  initial: MessagePageFieldsFragment | null,
+  /** Without `initial`: the first page is centred on this number rather than the newest (a link into a thread). */
+  around: number | null = null,
+): Timeline {
   const { socket, viewer, rememberUsers } = useChat();
   const [stored, setStored] = useState<ChatMessage[]>(() => (initial ? initial.messages.map(fromApi) : []));
   const [hasMoreBefore, setHasMoreBefore] = useState(initial?.hasMoreBefore ?? false);
@@ -47,7 +53,7 @@ export function useTimeline(channelId: string, threadId: string | null, initial:
   const ours = (m: { channelId: string; threadId?: string | null }) => m.channelId === channelId && (m.threadId ?? null) === threadId;
 
   const fetchPage = useCallback(
-    async (args: { before?: number; after?: number }) => {
+    async (args: { before?: number; after?: number; around?: number }) => {
       const { messages } = await browserClient.request(ChatMessagesDocument, { channelId, ...(threadId ? { threadId } : {}), ...args, first: CHAT_PAGE });
       rememberUsers(messages.messages.map((m) => m.author));
       return messages;
@@ -59,11 +65,12 @@ export function useTimeline(channelId: string, threadId: string | null, initial:
   useEffect(() => {
     if (initial) return;
     let live = true;
-    fetchPage({}).then(
+    fetchPage(around !== null ? { around } : {}).then(
       (page) => {
         if (!live) return;
         setStored((list) => mergeMessages(list, page.messages.map(fromApi)));
         setHasMoreBefore(page.hasMoreBefore);
+        setHasMoreAfter(page.hasMoreAfter);
         setLoading(false);
       },
       () => live && setLoading(false),
@@ -71,7 +78,7 @@ export function useTimeline(channelId: string, threadId: string | null, initial:
     return () => {
       live = false;
     };
-  }, [initial, fetchPage, viewer.id]);
+  }, [initial, fetchPage, viewer.id, around]);
 
   useEffect(() => {
     if (initial) rememberUsers(initial.messages.map((m) => m.author));

@@ -1,6 +1,6 @@
 import { notFound } from 'next/navigation';
 import { ChannelView } from '@/components/chat/ChannelView';
-import { focusParam, loadChannel, loadFirstPage } from '@/lib/chat-server';
+import { linkTarget, loadChannel, loadFirstPage } from '@/lib/chat-server';
 import { loadFileLimits } from '@/lib/media';
 import { getViewer } from '@/lib/server-api';
 
@@ -12,7 +12,8 @@ export default async function DirectChannelPage({ params, searchParams }: Params
   if (!viewer) return null;
   const channel = await loadChannel(channelId);
   if (!channel || channel.kind === 'SPACE') notFound();
-  const focus = focusParam((await searchParams).m);
-  const [page, limits] = await Promise.all([loadFirstPage(channel.id, focus), loadFileLimits()]);
-  return <ChannelView key={`${channel.id}:${focus ?? ''}`} channel={channel} initialPage={page} focusSeq={focus} limits={limits} members={channel.members} />;
+  const target = await linkTarget(channel.id, await searchParams);
+  const [page, limits] = await Promise.all([loadFirstPage(channel.id, target.focusSeq), loadFileLimits()]);
+  const key = `${channel.id}:${target.focusSeq ?? ''}:${target.thread?.rootId ?? ''}:${target.thread?.seq ?? ''}`;
+  return <ChannelView key={key} channel={channel} initialPage={page} focusSeq={target.focusSeq} thread={target.thread} limits={limits} members={channel.members} />;
 }

@@ -2,7 +2,7 @@ import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
 import { ChannelView } from '@/components/chat/ChannelView';
 import { t } from '@/i18n';
-import { focusParam, loadChannel, loadChatSpaces, loadFirstPage, loadSpaceMembers } from '@/lib/chat-server';
+import { linkTarget, loadChannel, loadChatSpaces, loadFirstPage, loadSpaceMembers } from '@/lib/chat-server';
 import { loadCommunity } from '@/lib/community';
 import { loadFileLimits } from '@/lib/media';
 import { getViewer } from '@/lib/server-api';
@@ -23,9 +23,10 @@ export default async function ChannelPage({ params, searchParams }: Params) {
   if (!viewer || !community.viewerRole) return null;
   const channel = await loadChannel(channelId);
   if (!channel || channel.kind !== 'SPACE' || channel.communityId !== community.id) notFound();
-  const focus = focusParam((await searchParams).m);
-  const { spaces } = await loadChatSpaces(community);
-  const [page, members, limits] = await Promise.all([loadFirstPage(channel.id, focus), loadSpaceMembers(community.id, spaces.find((s) => s.id === channel.spaceId)), loadFileLimits()]);
-  // Keyed by channel: switching channels starts a fresh view (its own history, composer and panels).
-  return <ChannelView key={`${channel.id}:${focus ?? ''}`} channel={channel} initialPage={page} focusSeq={focus} limits={limits} members={members} />;
+  const [target, { spaces }] = await Promise.all([linkTarget(channel.id, await searchParams), loadChatSpaces(community)]);
+  const [page, members, limits] = await Promise.all([loadFirstPage(channel.id, target.focusSeq), loadSpaceMembers(community.id, spaces.find((s) => s.id === channel.spaceId)), loadFileLimits()]);
+  // Keyed by channel and link: switching channels (or following a link) starts a fresh view (its own history,
+  // composer and panels).
+  const key = `${channel.id}:${target.focusSeq ?? ''}:${target.thread?.rootId ?? ''}:${target.thread?.seq ?? ''}`;
+  return <ChannelView key={key} channel={channel} initialPage={page} focusSeq={target.focusSeq} thread={target.thread} limits={limits} members={members} />;
 }
