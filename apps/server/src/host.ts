@@ -210,7 +210,7 @@ function serviceApis(localApis: Partial<Record<ApiName, NonNullable<ServiceInsta
         return (rpcClient<Record<string, (i: unknown) => Promise<unknown>>>(new URL('/', url).toString(), infra.gatewaySecret))[method]!(input);
       },
     });
-  return { auth: resolve('auth'), community: cachedCommunityApi(resolve('community'), infra.cache), media: resolve('media'), posts: resolve('posts') };
+  return { auth: resolve('auth'), community: cachedCommunityApi(resolve('community'), infra.cache), media: resolve('media'), posts: resolve('posts'), chat: resolve('chat') };
 }
 
 /** Order matters: HTTP first (in-flight requests finish), then consumers and relays, then stores. */

@@ -130,6 +130,26 @@ export interface OpenedPost {
   opens: number;
 }
 
+export interface ChatApi {
+  /**
+   * What this person did in the chat channels of these spaces: for each channel they read or wrote in, how far and
+   * when they last read and how many messages they sent (a creator's dispute evidence for a paid circle). Only the
+   * person's own record; not cached.
+   */
+  activityIn(input: { userId: string; spaceIds: string[] }): Promise<ChatActivity[]>;
+}
+
+export interface ChatActivity {
+  channelId: string;
+  spaceId: string;
+  name: string;
+  /** When they last moved their read position here (ISO 8601), or null if never. */
+  lastReadAt: string | null;
+  /** Messages they sent there that still stand. */
+  messagesSent: number;
+  lastSentAt: string | null;
+}
+
 export interface AuthApi {
   /**
    * How to reach a person by email, for services that must tell them something the app alone cannot (a creator
@@ -159,9 +179,10 @@ export interface ServiceApis {
   community: CommunityApi;
   media: MediaApi;
   posts: PostsApi;
+  chat: ChatApi;
 }
 export type ApiName = keyof ServiceApis;
-export const apiNames: ApiName[] = ['auth', 'community', 'media', 'posts'];
+export const apiNames: ApiName[] = ['auth', 'community', 'media', 'posts', 'chat'];
 
 /**
  * Plain HTTP routes a service serves beside its subgraph (uploads and downloads do not fit GraphQL). The gateway

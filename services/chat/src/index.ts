@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { defineService } from '@circles/platform';
+import { type ChatApi, defineService } from '@circles/platform';
 import { parse } from 'graphql';
 import { migrations } from '../migrations/index.ts';
 import type { ChatDb } from './repo.ts';
@@ -10,9 +10,10 @@ import { ChatService } from './service.ts';
 export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 
 /**
- * Chat (issue "Real-time chat and presence"), being built. Landed so far: channels in a community's spaces and
- * durable messages — committed before they are acknowledged, idempotent per sender message id, numbered per channel
- * without gaps so a client fetches exactly what it missed. Reading and sending rights come from Community.
+ * Chat: channels in a community's spaces, DMs and groups, threads, reactions, mentions, files and pins, with durable
+ * messages — committed before they are acknowledged, idempotent per sender message id, numbered per channel without
+ * gaps so a client fetches exactly what it missed — and a WebSocket hub for live delivery, typing and presence.
+ * Reading and sending rights come from Community.
  */
 export const chatService = defineService({
   name: 'chat',
@@ -32,6 +33,9 @@ export const chatService = defineService({
     });
     return {
       resolvers: createChatResolvers(service),
+      api: {
+        activityIn: ({ userId, spaceIds }: { userId: string; spaceIds: string[] }) => service.activityIn(userId, spaceIds),
+      } satisfies ChatApi,
       // The WebSocket (docs/chat-protocol.md): the gateway checked Origin and session; this node's hub takes it.
       upgrade: (req, socket, head, identity) => hub.upgrade(req, socket, head, identity),
       stop: () => hub.stop(),

@@ -466,6 +466,19 @@ export class ChatRepository {
     return out;
   }
 
+  /** A person's reading and writing in the space channels of these spaces (channels they never touched left out). */
+  async activityIn(userId: string, spaceIds: string[]) {
+    const { rows } = await sql<{ id: string; space_id: string; name: string; last_read_at: Date | null; sent: number; last_sent_at: Date | null }>`
+      select c.id, c.space_id, c.name, r.updated_at as last_read_at, coalesce(s.sent, 0)::int as sent, s.last_sent_at
+      from chat.channels c
+      left join chat.read_positions r on r.channel_id = c.id and r.user_id = ${userId}::uuid
+      left join lateral (select count(*) as sent, max(m.created_at) as last_sent_at from chat.messages m
+        where m.channel_id = c.id and m.author_id = ${userId}::uuid and m.deleted_at is null) s on true
+      where c.kind = 'space' and c.space_id = any(${spaceIds}::uuid[]) and (r.user_id is not null or s.sent > 0)
+      order by greatest(r.updated_at, s.last_sent_at) desc nulls last, c.id`.execute(this.db);
+    return rows;
+  }
+
   // Profiles (projection of auth's handles) --------------------------------------------------------------------------
 
   async userIdsByHandles(handles: string[]): Promise<string[]> {

@@ -1,5 +1,6 @@
 import {
   badInput,
+  type ChatActivity,
   DomainError,
   fileUrlPath,
   type FileVariant,
@@ -425,6 +426,21 @@ export class ChatService {
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return { channels: page, endCursor: last && rows.length > limit ? encodeCursor([last.last_activity_at.toISOString(), last.id]) : null, hasNextPage: rows.length > limit };
+  }
+
+  /** `ChatApi.activityIn`: a person's own reading and writing in these spaces' channels, for dispute evidence. */
+  async activityIn(userId: string, spaceIds: string[]): Promise<ChatActivity[]> {
+    const isUuid = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v);
+    const spaces = [...new Set((Array.isArray(spaceIds) ? spaceIds : []).filter(isUuid))];
+    if (!isUuid(userId) || !spaces.length) return [];
+    return (await this.repo.activityIn(userId, spaces)).map((r) => ({
+      channelId: r.id,
+      spaceId: r.space_id,
+      name: r.name,
+      lastReadAt: r.last_read_at ? new Date(r.last_read_at).toISOString() : null,
+      messagesSent: r.sent,
+      lastSentAt: r.last_sent_at ? new Date(r.last_sent_at).toISOString() : null,
+    }));
   }
 
   // Sending --------------------------------------------------------------------------------------------------------

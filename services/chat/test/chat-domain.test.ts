@@ -392,6 +392,33 @@ describe.each(modes)('chat: DMs, threads, reactions, mentions, files, pins (%s)'
     expect((await ok(`query($id: ID!) { message(id: $id) { id } }`, { id: made[6]!.id }, 'loner')).message).toBeNull();
     expect((await ok(`query($id: ID!) { message(id: $id) { id } }`, { id: made[6]!.id }, null)).message).toBeNull();
   });
+
+  it.runIf(run)("tells payments a person's own reading and writing in given spaces' channels (dispute evidence)", async () => {
+    const circle = (await ok(`mutation($c: ID!) { createCircle(communityId: $c, input: { name: "Backstage", access: INVITE }) { id } }`, { c: community.id }, 'olga')).createCircle.id;
+    await ok(`mutation($c: ID!, $u: ID!) { addCircleMember(circleId: $c, userId: $u) { role } }`, { c: circle, u: ids.tess }, 'olga');
+    const create = async (name: string) => (await ok(`mutation($i: CreateChannelInput!) { createChannel(input: $i) { id } }`, { i: { communityId: community.id, spaceId: circle, name } }, 'olga')).createChannel.id as string;
+    const [talk, quiet, untouched] = [await create('talk'), await create('quiet-room'), await create('untouched')];
+    await sent('tess', talk, 'first');
+    await sent('tess', talk, 'second');
+    await sent('tess', talk, 'gone');
+    await ok(`mutation($id: ID!) { deleteMessage(id: $id) { id } }`, { id: (await sent('tess', talk, 'oops')).id }, 'tess');
+    await sent('olga', quiet, 'hello tess');
+    await ok(`mutation($c: ID!, $s: Int!) { markChannelRead(channelId: $c, seq: $s) { id } }`, { c: quiet, s: 1 }, 'tess');
+    const api = p.host.apis!.chat;
+    const activity = await api.activityIn({ userId: ids.tess!, spaceIds: [circle] });
+    expect(activity.map((a) => [a.name, a.messagesSent])).toEqual(expect.arrayContaining([['talk', 3], ['quiet-room', 0]]));
+    expect(activity).toHaveLength(2);
+    expect(activity.find((a) => a.channelId === untouched)).toBeUndefined();
+    const t = activity.find((a) => a.channelId === talk)!;
+    expect(t).toMatchObject({ spaceId: circle, lastReadAt: expect.any(String), lastSentAt: expect.any(String) });
+    expect(new Date(t.lastSentAt!).getTime()).toBeGreaterThan(Date.now() - 60_000);
+    expect(activity.find((a) => a.channelId === quiet)).toMatchObject({ messagesSent: 0, lastSentAt: null, lastReadAt: expect.any(String) });
+    // Other spaces, other people and junk give nothing.
+    expect(await api.activityIn({ userId: ids.tess!, spaceIds: [community.center] })).toEqual([]);
+    expect(await api.activityIn({ userId: ids.uma!, spaceIds: [circle] })).toEqual([]);
+    expect(await api.activityIn({ userId: 'nope', spaceIds: [circle] })).toEqual([]);
+    expect(await api.activityIn({ userId: ids.tess!, spaceIds: ['nope'] })).toEqual([]);
+  });
 });
 
 describe.each(modes)('chat: a channel takes so many messages at once (%s)', (mode) => {

@@ -1,4 +1,4 @@
-import type { Logger, OpenedPost, SignIn } from '@circles/platform';
+import type { ChatActivity, Logger, OpenedPost, SignIn } from '@circles/platform';
 import type { PaymentProvider, ProviderCharge, ProviderCheckoutSession, ProviderDispute, ProviderEvent, ProviderSubscription } from './provider.ts';
 import type { PaymentsDb, SubscriptionRow } from './repo.ts';
 import { LIVE_DISPUTE_STATUSES, type PaymentsService, paymentsTopics } from './service.ts';
@@ -313,8 +313,9 @@ export class ProviderEventProcessor {
 
   /**
    * For a dispute seen the first time: the member's sign-in history (auth keeps it after sessions end), the
-   * sessions still open (last activity) and the circle posts they opened in the community, read from auth, the
-   * session store and the posts service before the transaction.
+   * sessions still open (last activity), the circle posts they opened in the community and their reading and
+   * writing in the paid circles' chat channels, read from auth, the session store, posts and chat before the
+   * transaction.
    */
   private async memberActivity(providerDisputeId: string, chargeId: string): Promise<MemberActivity | null> {
     const repo = this.svc.repo;
@@ -322,7 +323,8 @@ export class ProviderEventProcessor {
     const charge = await repo.ledgerCharge(repo.db, chargeId);
     const sub = charge?.subscription_id ? await repo.subscription(charge.subscription_id) : undefined;
     if (!sub) return null;
-    const [signIns, sessions, opened] = await Promise.all([
+    const tier = await repo.tier(sub.tier_id);
+    const [signIns, sessions, opened, chat] = await Promise.all([
       this.svc.deps.apis.auth.signInsOf({ userId: sub.user_id, limit: 100 }).catch((err) => {
         this.log.warn('sign-in history unavailable for dispute evidence', { err });
         return [];
@@ -332,11 +334,16 @@ export class ProviderEventProcessor {
         this.log.warn('opened posts unavailable for dispute evidence', { err });
         return [];
       }),
+      this.svc.deps.apis.chat.activityIn({ userId: sub.user_id, spaceIds: tier?.circle_ids ?? [] }).catch((err) => {
+        this.log.warn('chat activity unavailable for dispute evidence', { err });
+        return [];
+      }),
     ]);
     return {
       signIns,
       sessions: sessions.map((x) => ({ createdAt: x.createdAt, lastSeenAt: x.lastSeenAt, ip: x.ip, userAgent: x.userAgent })),
       opened,
+      chat,
     };
   }
 
@@ -393,6 +400,7 @@ export class ProviderEventProcessor {
     const signIns = activity?.signIns ?? [];
     const sessions = activity?.sessions ?? [];
     const opened = activity?.opened ?? [];
+    const chat = activity?.chat ?? [];
     const how = { sign_up: 'created the account', password: 'logged in with password', password_change: 'changed password (new session)' } as const;
     return {
       productDescription: `Membership tier "${tier?.name ?? row.tier_id}": access to ${tier?.circle_ids.length ?? 0} private circle(s) of an online community. ${tier?.description ?? ''}`.trim(),
@@ -406,6 +414,8 @@ export class ProviderEventProcessor {
         ...sessions.map((x) => `  signed in ${fmt(x.createdAt)}, last active ${fmt(x.lastSeenAt)}, from ${x.ip ?? 'unknown address'} (${x.userAgent ?? 'unknown device'})`),
         opened.length ? `Paid content opened (${opened.length} post(s)):` : 'No paid posts opened on record.',
         ...opened.map((o) => `  "${o.title}" first opened ${o.firstOpenedAt}, last ${o.lastOpenedAt}, ${o.opens} time(s)`),
+        chat.length ? `Paid circle chat (${chat.length} channel(s)):` : 'No paid circle chat on record.',
+        ...chat.map((c) => `  #${c.name}: last read ${c.lastReadAt ?? 'never'}; ${c.messagesSent} message(s) sent${c.lastSentAt ? `, last ${c.lastSentAt}` : ''}`),
       ].join('\n'),
       uncategorizedText: charges.map((c) => `${fmt(c.occurred_at as Date)} ${c.kind} ${c.amount} ${c.currency} (${c.provider_object_id})`).join('\n'),
     };
@@ -416,4 +426,5 @@ interface MemberActivity {
   signIns: SignIn[];
   sessions: { createdAt: number; lastSeenAt: number; ip: string | null; userAgent: string | null }[];
   opened: OpenedPost[];
+  chat: ChatActivity[];
 }

@@ -738,7 +738,7 @@ export class PaymentsService {
         `A member's bank has disputed a ${amount} payment to ${community.name} (reason: ${d.reason.replace(/_/g, ' ')}). Their access to the paid circles is suspended until the dispute is decided.`,
         d.evidenceDueBy ? `Respond by ${new Date(d.evidenceDueBy).toUTCString()}.` : '',
         '',
-        `We have prepared an evidence packet (terms accepted at checkout, sign-ins, paid posts they opened, charges). Review and submit it here: ${page}`,
+        `We have prepared an evidence packet (terms accepted at checkout, sign-ins, paid posts they opened, their chat in the paid circles, charges). Review and submit it here: ${page}`,
         this.provider.kind === 'test' ? '\n(Test mode: no real money is involved.)' : '',
       ]
         .filter((l, i, all) => l !== '' || all[i - 1] !== '')

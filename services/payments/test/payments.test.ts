@@ -170,6 +170,9 @@ describe.each(modes)('paid circles with the test provider (%s)', (mode) => {
     // mia reads a paid post before disputing: the packet shows it, with her sign-ins.
     const post = (await ok(`mutation($i: CreatePostInput!) { createPost(input: $i) { id } }`, { i: { communityId: community, spaceId: circle, title: 'Members-only guide', body: 'The good stuff.' } }, 'owner')).createPost.id;
     expect((await ok(`query($id: ID!) { post(id: $id) { id } }`, { id: post }, 'mia')).post.id).toBe(post);
+    // ...talks in the circle's chat...
+    const lounge = (await ok(`mutation($i: CreateChannelInput!) { createChannel(input: $i) { id } }`, { i: { communityId: community, spaceId: circle, name: 'lounge' } }, 'owner')).createChannel.id;
+    await ok(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { message { id } } }`, { i: { channelId: lounge, clientId: `mia-${Date.now()}`, body: 'Loving the guide' } }, 'mia');
     // She also logged in on another device and logged out there: that sign-in is history, not a session, and counts.
     const other = await p.gql(`mutation($i: LogInInput!) { logIn(input: $i) { token } }`, { i: { email: 'mia@pay.example', password: pw, delivery: 'BEARER' } });
     expect((await p.gql(`mutation { logOut }`, {}, { token: other.data.logIn.token })).data.logOut).toBe(true);
@@ -179,6 +182,7 @@ describe.each(modes)('paid circles with the test provider (%s)', (mode) => {
     expect(evidence.accessActivityLog).toMatch(/terms of service version 1 accepted/);
     expect(evidence.accessActivityLog).toMatch(/"Members-only guide" first opened .*, 1 time\(s\)/);
     expect(evidence.accessActivityLog).toMatch(/Sign-ins \(2, newest first\):\n {2}\S+ logged in with password from \S+ .*\n {2}\S+ created the account from /);
+    expect(evidence.accessActivityLog).toMatch(/Paid circle chat \(1 channel\(s\)\):\n {2}#lounge: last read \S+; 1 message\(s\) sent, last \S+/);
     expect(evidence.accessActivityLog).toMatch(/Sessions still open \(1\):\n {2}signed in .* last active .* from /);
     expect(evidence.productDescription).toContain('Insiders');
     const [sub] = await mine('mia');
