@@ -449,9 +449,10 @@ export class ChatService {
    * Who a text mentions, as stored: people by handle who may read the channel (members who can read the space, or
    * the DM's or group's members; others are not told), and @everyone /
    * @here when the author may use them (moderators in a space; anyone in a DM or group). The text stays either way.
-   * @here reaches who is online or idle now and may read the channel (`hereIds`, the author left out).
+   * @here reaches who is online or idle now and may read the channel (`hereIds`, the author left out); an edit of a
+   * message that already had it (`previous`) keeps whom it reached.
    */
-  private async mentionsIn(identity: Identity, channel: ChannelRow, body: string) {
+  private async mentionsIn(identity: Identity, channel: ChannelRow, body: string, previous?: MessageRow) {
     const parsed = parseMentions(body);
     let ids = await this.repo.userIdsByHandles(parsed.handles);
     if (ids.length) {
@@ -470,7 +471,8 @@ export class ChatService {
     }
     const mass = (parsed.everyone || parsed.here) && (!isSpace(channel) || (await this.can(identity, 'moderate_content', channel)));
     const here = mass && parsed.here;
-    return { ids, everyone: mass && parsed.everyone, here, hereIds: here ? await this.presentReaders(channel, identity.userId!) : [] };
+    const hereIds = !here ? [] : previous?.mentions_here ? previous.here_ids : await this.presentReaders(channel, identity.userId!);
+    return { ids, everyone: mass && parsed.everyone, here, hereIds };
   }
 
   /** Who is online or idle right now and may read the channel, other than `authorId`. */
@@ -675,9 +677,9 @@ export class ChatService {
     if (text === message.body) return message;
     const attachments = (await this.repo.attachmentsOf([message.id])).get(message.id) ?? [];
     if (!text && !attachments.length) throw chatErrors.emptyMessage();
-    const mentions = await this.mentionsIn(identity, channel, text);
+    const mentions = await this.mentionsIn(identity, channel, text, message);
     // An edit that adds @here reaches who is present now; one already reached is not told twice.
-    const hereIds = mentions.here && message.mentions_here ? message.here_ids : mentions.hereIds;
+    const hereIds = mentions.hereIds;
     const newMentions = [...new Set([...mentions.ids, ...hereIds])].filter(
       (id) => !message.mention_ids.includes(id) && !(message.mentions_here && message.here_ids.includes(id)),
     );
