@@ -32,8 +32,8 @@ export interface WireMessage {
   createdAt: string;
   editedAt: string | null;
   deleted: boolean;
-  /** hereUserIds: whom the @here reached (present and able to read when it was written). */
-  mentions: { userIds: string[]; everyone: boolean; here: boolean; hereUserIds: string[] };
+  /** hereUserIds (only with an @here, to keep every other frame small): whom it reached, present and able to read. */
+  mentions: { userIds: string[]; everyone: boolean; here: boolean; hereUserIds?: string[] };
   attachments: WireAttachment[];
   replyCount: number;
   lastReplyAt: string | null;
@@ -55,8 +55,8 @@ export function wireMessage(m: MessageRow, attachments: readonly AttachmentRow[]
     editedAt: m.edited_at?.toISOString() ?? null,
     deleted,
     mentions: deleted
-      ? { userIds: [], everyone: false, here: false, hereUserIds: [] }
-      : { userIds: [...m.mention_ids], everyone: m.mentions_everyone, here: m.mentions_here, hereUserIds: m.mentions_here ? [...m.here_ids] : [] },
+      ? { userIds: [], everyone: false, here: false }
+      : { userIds: [...m.mention_ids], everyone: m.mentions_everyone, here: m.mentions_here, ...(m.mentions_here ? { hereUserIds: [...m.here_ids] } : {}) },
     attachments: deleted
       ? []
       : attachments.map((a) => ({
