@@ -13,7 +13,8 @@
  * - the channel list is live: a channel the admin creates, renames or deletes changes the other person's open list;
  * - a moderator pins a message: the other person sees it in the Pinned panel (focus in and back out) and follows
  *   its link to the message;
- * - a group: created with two others, a fourth person added, one leaves (everyone's views follow live);
+ * - a group: created with two others, a fourth person added, one leaves (everyone's views follow live), and the
+ *   ten-person limit refuses the pick beyond it, naming the room left;
  * - axe finds no serious or critical violation on the chat page (members, thread panel) or on a DM.
  *
  * Needs Chromium (`apt-get install -y chromium`) and builds the web app first if it has no production build.
@@ -566,6 +567,37 @@ describe.runIf(browserTestsRun)('chat in the browser', () => {
     await expect.poll(() => title(ana.page)).toBe('Cleo Diaz, Dan Brown');
     await expect.poll(() => channelLink(dan.page, groupId).textContent()).not.toContain('Ben Okri');
     for (const name of ['Ana Lopez', 'Cleo Diaz']) expect(await channelLink(dan.page, groupId).textContent()).toContain(name);
+
+    // Ten people at most: with three in it, the eighth pick is refused with the room left; once full, none.
+    const gqlAs = async (query: string, variables: object, token?: string) => {
+      const res = await fetch(url('/graphql'), { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify({ query, variables }) });
+      const body = (await res.json()) as { data?: any; errors?: unknown };
+      if (body.errors) throw new Error(JSON.stringify(body.errors));
+      return body.data;
+    };
+    for (let i = 1; i <= 8; i++) {
+      const { signUp } = await gqlAs('mutation($input: SignUpInput!) { signUp(input: $input) { token } }', {
+        input: { email: `owl${i}@example.com`, handle: `owl${i}`, displayName: `Owl ${i}`, password: 'a long passphrase for circles 42', delivery: 'BEARER' },
+      });
+      await gqlAs('mutation($id: ID!) { joinCommunity(id: $id) { id } }', { id: communityId }, signUp.token);
+    }
+    await addButton.click();
+    expect(await dialog.textContent()).toContain('7 more can join this one');
+    await dialog.getByRole('textbox', { name: /^Find people/ }).fill('Owl');
+    await dialog.getByRole('button', { name: 'Search' }).click();
+    for (let i = 1; i <= 7; i++) await dialog.getByRole('button', { name: `Add Owl ${i}`, exact: true }).click();
+    await dialog.getByRole('button', { name: 'Add Owl 8', exact: true }).click();
+    await expect.poll(() => dialog.getByText('A group has at most 10 people: you can add 7 more.').count()).toBe(1);
+    await dialog.getByRole('button', { name: 'Add to the conversation' }).click();
+    await expect.poll(() => dialog.count()).toBe(0);
+    await expect.poll(() => title(ana.page)).toContain('Owl 7');
+    expect((await title(ana.page)).split(', ')).toHaveLength(9);
+    await addButton.click();
+    expect(await dialog.textContent()).toContain('0 more can join this one');
+    await dialog.getByRole('textbox', { name: /^Find people/ }).fill('Owl 8');
+    await dialog.getByRole('button', { name: 'Search' }).click();
+    await dialog.getByRole('button', { name: 'Add Owl 8', exact: true }).click();
+    await expect.poll(() => dialog.getByText('This group is full: a group has at most 10 people.').count()).toBe(1);
     await cleo.context.close();
     await dan.context.close();
   });
