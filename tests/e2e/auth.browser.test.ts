@@ -106,6 +106,21 @@ describe.runIf(browserTestsRun)('auth in the browser', () => {
     expect(await signIns.nth(2).textContent()).toContain('Account created');
     expect(await signIns.nth(2).textContent()).toMatch(/IP address (127\.0\.0\.1|::1)/);
 
+    // Editing the profile: a malformed handle is refused on its field and nothing changes; a good one is saved.
+    const profile = page.getByRole('form', { name: 'Edit profile' });
+    await profile.getByLabel('Handle', { exact: true }).fill('ada lovelace');
+    await profile.getByRole('button', { name: 'Save profile' }).click();
+    await expect.poll(() => profile.getByText('Handles may contain only letters, digits and underscores.').count()).toBe(1);
+    expect(await profile.getByLabel('Handle', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    await profile.getByLabel('Handle', { exact: true }).fill('countess_ada');
+    await profile.getByLabel('Display name', { exact: true }).fill('Augusta Ada King');
+    await profile.getByRole('button', { name: 'Save profile' }).click();
+    await expect.poll(() => page.getByText('Profile saved.').count()).toBe(1);
+    await expect.poll(() => page.getByText('@countess_ada').first().isVisible()).toBe(true);
+    await page.reload();
+    expect(await page.getByText('Augusta Ada King').first().isVisible()).toBe(true);
+    expect(await page.getByText(`@${user.handle}`, { exact: true }).count()).toBe(0);
+
     await second.context.close();
     await first.context.close();
   }, 120_000);

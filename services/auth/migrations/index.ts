@@ -56,4 +56,11 @@ export const migrations: Migrations = {
       await sql`create index sign_ins_user on auth.sign_ins (user_id, at desc)`.execute(db);
     },
   },
+  '0003_profile_version': {
+    async up(db) {
+      // Handles and display names change; each change bumps the version other services' projections compare, so
+      // a late or repeated event never puts an old name back.
+      await sql`alter table auth.users add column profile_version integer not null default 0`.execute(db);
+    },
+  },
 };

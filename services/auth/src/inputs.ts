@@ -23,6 +23,7 @@ const password = z.string().max(1024, 'That password is too long.');
 const token = z.string().min(10, 'This link is incomplete.').max(200, 'This link is invalid.');
 
 export const signUpInput = z.object({ email, password, handle, displayName });
+export const updateProfileInput = z.object({ handle: handle.optional(), displayName: displayName.optional() });
 export const logInInput = z.object({ email: z.string().trim().max(254), password });
 export const changePasswordInput = z.object({ currentPassword: password, newPassword: password });
 export const resetPasswordInput = z.object({ token, newPassword: password });

@@ -15,6 +15,7 @@ interface UsersTable {
   password_changed_at: Generated<Date>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  profile_version: Generated<number>;
 }
 export type UserRow = Selectable<UsersTable>;
 export type TokenPurpose = 'verify_email' | 'reset_password';
@@ -47,6 +48,16 @@ export class AuthRepository {
 
   async insertUser(trx: AuthDb, row: Pick<UserRow, 'id' | 'email' | 'handle' | 'display_name' | 'password_hash' | 'is_instance_admin'>): Promise<UserRow> {
     return trx.insertInto('auth.users').values(row).returningAll().executeTakeFirstOrThrow();
+  }
+
+  /** A new handle and/or display name, with the profile version bumped. */
+  updateProfile(trx: AuthDb, id: string, patch: { handle?: string; display_name?: string }): Promise<UserRow> {
+    return trx
+      .updateTable('auth.users')
+      .set({ ...patch, profile_version: sql`profile_version + 1`, updated_at: new Date() })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
   }
 
   findById(id: string, trx: AuthDb = this.db): Promise<UserRow | undefined> {

@@ -73,6 +73,7 @@ export function createAuthResolvers(auth: AuthService): Resolvers {
         auth.mailOutbox(ctx.identity, { limit: args.limit, before: args.before ?? undefined }),
     },
     Mutation: {
+      updateProfile: async (_: unknown, { input }: { input: unknown }, ctx: RequestContext) => toAccount(await auth.updateProfile(input, ctx.identity), ctx.identity.sessionId),
       signUp: async (_: unknown, { input }: { input: { delivery?: Delivery } }, ctx: RequestContext) =>
         deliver(await auth.signUp(input, ctx.identity), input.delivery, ctx),
       logIn: async (_: unknown, { input }: { input: { delivery?: Delivery } }, ctx: RequestContext) =>

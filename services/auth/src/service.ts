@@ -14,7 +14,7 @@ import {
 } from '@circles/platform';
 import { emails } from './emails.ts';
 import { authErrors } from './errors.ts';
-import { changePasswordInput, emailOnly, handleOnly, logInInput, parse, resetPasswordInput, signUpInput, tokenOnly } from './inputs.ts';
+import { changePasswordInput, emailOnly, handleOnly, logInInput, parse, resetPasswordInput, signUpInput, tokenOnly, updateProfileInput } from './inputs.ts';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.ts';
 import { AuthRepository, type AuthDb, type SignInMethod, type TokenPurpose, type UserRow } from './repo.ts';
 
@@ -31,6 +31,8 @@ export interface IssuedSession {
 /** Events other services react to (through the outbox). */
 export const authTopics = {
   userRegistered: 'auth.user.registered',
+  /** A handle or display name changed: { userId, handle, displayName, version }. */
+  profileChanged: 'auth.user.profile_changed',
   emailVerified: 'auth.user.email_verified',
   passwordChanged: 'auth.user.password_changed',
 } as const;
@@ -38,7 +40,7 @@ export const authTopics = {
 /** The rules of accounts and sessions. Resolvers only translate to and from GraphQL. */
 export class AuthService {
   private readonly repo: AuthRepository;
-  private readonly limit: Record<'ip' | 'accountIp' | 'account' | 'resetIp' | 'resetEmail' | 'resend' | 'signupIp', Limiter>;
+  private readonly limit: Record<'ip' | 'accountIp' | 'account' | 'resetIp' | 'resetEmail' | 'resend' | 'signupIp' | 'profile', Limiter>;
 
   constructor(private readonly deps: ServiceDeps) {
     this.repo = new AuthRepository(deps.db as AuthDb);
@@ -54,6 +56,7 @@ export class AuthService {
       resetEmail: l.limiter({ name: 'reset-email', points: 5, windowMs: HOUR }),
       resend: l.limiter({ name: 'verify-resend', points: 5, windowMs: HOUR }),
       signupIp: l.limiter({ name: 'signup-ip', points: 30, windowMs: HOUR }),
+      profile: l.limiter({ name: 'profile-change', points: 10, windowMs: HOUR }),
     };
   }
 
@@ -124,7 +127,7 @@ export class AuthService {
           is_instance_admin: first,
         });
         const verifyToken = await this.issueToken(trx, user.id, 'verify_email', VERIFY_TTL_MS);
-        await this.deps.outbox.write(trx, authTopics.userRegistered, { userId: user.id, handle: user.handle, displayName: user.display_name, isInstanceAdmin: first });
+        await this.deps.outbox.write(trx, authTopics.userRegistered, { userId: user.id, handle: user.handle, displayName: user.display_name, isInstanceAdmin: first, version: 0 });
         return { user, verifyToken };
       }));
     } catch (err) {
@@ -163,6 +166,36 @@ export class AuthService {
     });
     await this.sendMail(emails.verify(user.email, user.display_name, this.link('/verify-email', token)));
     return true;
+  }
+
+  // ---- profile -------------------------------------------------------------------------------------------
+
+  /**
+   * A new handle and/or display name. Other services keep projections of them (mentions, the member directory)
+   * and hear of it through `auth.user.profile_changed`. At most 10 changes an hour.
+   */
+  async updateProfile(raw: unknown, identity: Identity): Promise<UserRow> {
+    const user = await this.requireUser(identity);
+    const input = parse(updateProfileInput, raw);
+    const patch: { handle?: string; display_name?: string } = {};
+    if (input.handle !== undefined && input.handle !== user.handle) patch.handle = input.handle;
+    if (input.displayName !== undefined && input.displayName !== user.display_name) patch.display_name = input.displayName;
+    if (!Object.keys(patch).length) return user;
+    await this.spend(this.limit.profile, user.id);
+    let updated: UserRow;
+    try {
+      updated = await this.repo.transaction(async (trx) => {
+        const updated = await this.repo.updateProfile(trx, user.id, patch);
+        await this.deps.outbox.write(trx, authTopics.profileChanged, { userId: updated.id, handle: updated.handle, displayName: updated.display_name, version: updated.profile_version });
+        return updated;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err, 'users_handle_key')) throw authErrors.handleTaken();
+      throw err;
+    }
+    this.deps.outbox.nudge();
+    this.deps.log.info('profile changed', { userId: user.id, handle: patch.handle !== undefined, displayName: patch.display_name !== undefined });
+    return updated;
   }
 
   // ---- login and sessions --------------------------------------------------------------------------------

@@ -193,6 +193,54 @@ describe.each(modes)('auth service (%s)', (mode) => {
     }
   });
 
+  it.runIf(run)('changes handle and display name: validated, unique, versioned, announced; bad input changes nothing', async () => {
+    const UPDATE = `mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { id user { handle displayName } } }`;
+    const token = (await signUp('renamer@example.com', 'renamer')).data.signUp.token;
+    await signUp('holder@example.com', 'holder');
+    const seen: { handle: string; displayName: string; version: number }[] = [];
+    const sub = await p.infra.eventLog.consume({
+      consumer: `profile-test-${mode}-${Date.now()}`,
+      topics: ['auth.user.profile_changed'],
+      handler: async (e) => void seen.push(e.payload as (typeof seen)[number]),
+    });
+    try {
+      const renamed = await p.gql(UPDATE, { i: { handle: 'Re_Named', displayName: '  Rena Med  ' } }, { token });
+      expect(renamed.errors).toBeUndefined();
+      expect(renamed.data.updateProfile.user).toEqual({ handle: 'Re_Named', displayName: 'Rena Med' });
+      expect((await p.gql(`{ userByHandle(handle: "re_named") { displayName } }`)).data.userByHandle).toEqual({ displayName: 'Rena Med' });
+      expect((await p.gql(`{ userByHandle(handle: "renamer") { id } }`)).data.userByHandle).toBeNull();
+      // Only the name: the handle stays.
+      expect((await p.gql(UPDATE, { i: { displayName: 'Rena' } }, { token })).data.updateProfile.user).toEqual({ handle: 'Re_Named', displayName: 'Rena' });
+      // Taken (ignoring case), malformed, or empty: refused naming the field, and nothing changes.
+      const refusals: [Record<string, string>, string, string][] = [
+        [{ handle: 'HOLDER' }, 'CONFLICT', 'handle'],
+        [{ handle: 'no spaces' }, 'BAD_USER_INPUT', 'handle'],
+        [{ handle: 'ab' }, 'BAD_USER_INPUT', 'handle'],
+        [{ displayName: '   ' }, 'BAD_USER_INPUT', 'displayName'],
+        [{ displayName: 'x'.repeat(65) }, 'BAD_USER_INPUT', 'displayName'],
+        [{ displayName: 'evil\u202ename' }, 'BAD_USER_INPUT', 'displayName'],
+      ];
+      for (const [i, code, field] of refusals) {
+        const r = await p.gql(UPDATE, { i }, { token });
+        expect(codeOf(r), JSON.stringify(i)).toBe(code);
+        expect(r.errors![0]!.extensions!.field).toBe(field);
+      }
+      expect((await p.gql(ME, {}, { token })).data.me.handle).toBe('Re_Named');
+      expect(codeOf(await p.gql(UPDATE, { i: { displayName: 'Anon' } }))).toBe('UNAUTHENTICATED');
+      // The same values again change nothing and announce nothing.
+      await p.gql(UPDATE, { i: { handle: 'Re_Named', displayName: 'Rena' } }, { token });
+      // The old handle is free for someone else.
+      expect((await signUp('newcomer@example.com', 'renamer')).errors).toBeUndefined();
+      await expect.poll(() => seen.length).toBe(2);
+      expect(seen.map((e) => [e.handle, e.displayName, e.version])).toEqual([
+        ['Re_Named', 'Rena Med', 1],
+        ['Re_Named', 'Rena', 2],
+      ]);
+    } finally {
+      await sub.stop();
+    }
+  });
+
   it.runIf(run)('publishes account events through the outbox to the event log', async () => {
     const seen: string[] = [];
     const sub = await p.infra.eventLog.consume({

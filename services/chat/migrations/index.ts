@@ -144,4 +144,10 @@ export const migrations: Migrations = {
       await sql`alter table chat.messages add column here_ids uuid[] not null default '{}'`.execute(db);
     },
   },
+  '0005_profile_versions': {
+    async up(db) {
+      // Handles change (auth.user.profile_changed): the version keeps a late or repeated event from undoing a newer one.
+      await sql`alter table chat.profiles add column version integer not null default 0`.execute(db);
+    },
+  },
 };

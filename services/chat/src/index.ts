@@ -41,7 +41,8 @@ export const chatService = defineService({
       stop: () => hub.stop(),
       eventHandlers: {
         // @mentions are resolved against auth's public handles, kept here as a projection.
-        'auth.user.registered': (event, trx) => service.applyProfile(trx as ChatDb, event.payload as { userId: string; handle: string }),
+        'auth.user.registered': (event, trx) => service.applyProfile(trx as ChatDb, event.payload as { userId: string; handle: string; version?: number }),
+        'auth.user.profile_changed': (event, trx) => service.applyProfile(trx as ChatDb, event.payload as { userId: string; handle: string; version: number }),
         'community.deleted': (event, trx) => service.dropSpace(trx as ChatDb, { communityId: (event.payload as { communityId: string }).communityId }),
         'community.circle_deleted': (event, trx) => {
           const { communityId, circleId } = event.payload as { communityId: string; circleId: string };

@@ -59,7 +59,7 @@ export interface ChatTables {
     has_thumb: boolean;
     created_at: Generated<Date>;
   };
-  'chat.profiles': { user_id: string; handle: string };
+  'chat.profiles': { user_id: string; handle: string; version: Generated<number> };
 }
 export type ChatDb = Kysely<ChatTables>;
 export type ChannelRow = {
@@ -492,11 +492,16 @@ export class ChatRepository {
     return handles.map((h) => byHandle.get(h.toLowerCase())).filter((id): id is string => id !== undefined);
   }
 
-  upsertProfile(trx: ChatDb, userId: string, handle: string) {
-    return trx
-      .insertInto('chat.profiles')
-      .values({ user_id: userId, handle })
-      .onConflict((oc) => oc.column('user_id').doUpdateSet({ handle }))
-      .execute();
+  /**
+   * A person's handle as auth last said (registration or a change), unless a newer version is already here. Whoever
+   * held that handle before has moved on (auth keeps handles unique): their row goes until their own event arrives.
+   */
+  async upsertProfile(trx: ChatDb, userId: string, handle: string, version: number) {
+    const held = await trx.selectFrom('chat.profiles').select('version').where('user_id', '=', userId).executeTakeFirst();
+    if (held && Number(held.version) > version) return;
+    await sql`delete from chat.profiles where lower(handle) = lower(${handle}) and user_id <> ${userId}::uuid`.execute(trx);
+    await sql`insert into chat.profiles (user_id, handle, version) values (${userId}::uuid, ${handle}, ${version})
+      on conflict (user_id) do update set handle = excluded.handle, version = excluded.version where chat.profiles.version <= excluded.version`.execute(trx);
   }
+
 }

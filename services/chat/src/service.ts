@@ -852,8 +852,8 @@ export class ChatService {
 
   // Events from other services -------------------------------------------------------------------------------------
 
-  async applyProfile(trx: ChatDb, p: { userId: string; handle: string }) {
-    await this.repo.upsertProfile(trx, p.userId, p.handle);
+  async applyProfile(trx: ChatDb, p: { userId: string; handle: string; version?: number }) {
+    await this.repo.upsertProfile(trx, p.userId, p.handle, p.version ?? 0);
   }
 
   /** A deleted community or circle takes its channels and their history along (media drops their files). */

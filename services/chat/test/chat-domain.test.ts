@@ -393,6 +393,36 @@ describe.each(modes)('chat: DMs, threads, reactions, mentions, files, pins (%s)'
     expect((await ok(`query($id: ID!) { message(id: $id) { id } }`, { id: made[6]!.id }, null)).message).toBeNull();
   });
 
+  it.runIf(run)('a changed handle is what @mentions resolve (chat and posts); a given-up one passes to its next holder; late events change nothing', async () => {
+    const UPDATE = `mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { id } }`;
+    await ok(UPDATE, { i: { handle: 'd_quincy' } }, 'quin');
+    await ok(UPDATE, { i: { handle: 'd_quin' } }, 'sam');
+    const db = p.infra.database!.db;
+    const handleIn = async (table: 'chat.profiles' | 'posts.profiles', userId: string) =>
+      (await sql<{ handle: string }>`select handle from ${sql.table(table)} where user_id = ${userId}::uuid`.execute(db)).rows[0]?.handle ?? null;
+    for (const table of ['chat.profiles', 'posts.profiles'] as const) {
+      await expect.poll(() => handleIn(table, ids.quin!)).toBe('d_quincy');
+      await expect.poll(() => handleIn(table, ids.sam!)).toBe('d_quin');
+    }
+    const m = await sent('mike', general, 'ping @d_quincy and @d_quin, not @d_sam');
+    expect(m.mentions.users.map((u: { id: string }) => u.id).sort()).toEqual([ids.quin, ids.sam].sort());
+    const post = await ok(`mutation($i: CreatePostInput!) { createPost(input: $i) { mentions { id } } }`, { i: { communityId: community.id, spaceId: community.center, title: 'Hello', body: 'cc @d_quincy' } }, 'mike');
+    expect(post.createPost.mentions).toEqual([{ id: ids.quin }]);
+    // The member directory searches the new handle.
+    const found = await ok(`query($c: ID!, $s: String) { communityMembers(communityId: $c, search: $s) { user { id } } }`, { c: community.id, s: 'd_quincy' }, 'olga');
+    expect(found.communityMembers.map((r: { user: { id: string } }) => r.user.id)).toEqual([ids.quin]);
+    // A registration event delivered again, late, does not put back the old handle (nor take sam's away).
+    const late = crypto.randomUUID();
+    await p.infra.eventLog.append([{ id: late, topic: 'auth.user.registered', source: 'auth', payload: { userId: ids.quin, handle: 'd_quin', displayName: 'quin', version: 0 }, occurredAt: new Date().toISOString() }]);
+    // Chat and posts have taken it (their inboxes record it) and kept the newer handles.
+    for (const inbox of ['chat.inbox', 'posts.inbox'] as const) {
+      await expect.poll(async () => (await sql<{ n: number }>`select count(*)::int as n from ${sql.table(inbox)} where event_id = ${late}::uuid`.execute(db)).rows[0]!.n).toBe(1);
+    }
+    expect(await handleIn('posts.profiles', ids.quin!)).toBe('d_quincy');
+    expect(await handleIn('chat.profiles', ids.quin!)).toBe('d_quincy');
+    expect(await handleIn('chat.profiles', ids.sam!)).toBe('d_quin');
+  });
+
   it.runIf(run)("tells payments a person's own reading and writing in given spaces' channels (dispute evidence)", async () => {
     const circle = (await ok(`mutation($c: ID!) { createCircle(communityId: $c, input: { name: "Backstage", access: INVITE }) { id } }`, { c: community.id }, 'olga')).createCircle.id;
     await ok(`mutation($c: ID!, $u: ID!) { addCircleMember(circleId: $c, userId: $u) { role } }`, { c: circle, u: ids.tess }, 'olga');

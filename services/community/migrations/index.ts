@@ -197,4 +197,11 @@ export const migrations: Migrations = {
       )`.execute(db);
     },
   },
+  '0009_profile_versions': {
+    async up(db) {
+      // Handles and names change (auth.user.profile_changed): the version keeps a late or repeated event from undoing a
+      // newer one.
+      await sql`alter table community.user_profiles add column version integer not null default 0`.execute(db);
+    },
+  },
 };

@@ -33,7 +33,8 @@ export const communityService = defineService({
         'posts.comment_removed': (event, trx) => service.auditModeration(trx as CommunityDb, 'comment.remove', event.payload as ModerationEvent),
         // Paid access: what payments says a subscription or purchase grants now.
         'payments.entitlements_changed': (event, trx) => service.applyEntitlements(trx as CommunityDb, event.payload as EntitlementsChanged),
-        'auth.user.registered': (event, trx) => service.applyProfile(trx as CommunityDb, event.payload as { userId: string; handle: string; displayName: string }),
+        'auth.user.registered': (event, trx) => service.applyProfile(trx as CommunityDb, event.payload as { userId: string; handle: string; displayName: string; version?: number }),
+        'auth.user.profile_changed': (event, trx) => service.applyProfile(trx as CommunityDb, event.payload as { userId: string; handle: string; displayName: string; version: number }),
       },
     };
   },

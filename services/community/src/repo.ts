@@ -70,7 +70,7 @@ export interface CommunityTables {
     created_at: Generated<Date>;
   };
   'community.bans': { community_id: string; user_id: string; reason: string; expires_at: Date | null; banned_by: string; created_at: Generated<Date> };
-  'community.user_profiles': { user_id: string; handle: string; display_name: string; updated_at: Generated<Date> };
+  'community.user_profiles': { user_id: string; handle: string; display_name: string; updated_at: Generated<Date>; version: Generated<number> };
   'community.audit_log': {
     id: string;
     community_id: string;
@@ -576,12 +576,11 @@ export class CommunityRepository {
       .executeTakeFirst();
   }
 
-  async upsertProfile(trx: CommunityDb, p: { userId: string; handle: string; displayName: string }) {
-    await trx
-      .insertInto('community.user_profiles')
-      .values({ user_id: p.userId, handle: p.handle, display_name: p.displayName })
-      .onConflict((oc) => oc.column('user_id').doUpdateSet({ handle: p.handle, display_name: p.displayName, updated_at: new Date() }))
-      .execute();
+  /** A person's handle and name as auth last said (registration or a change), unless a newer version is already here. */
+  async upsertProfile(trx: CommunityDb, p: { userId: string; handle: string; displayName: string; version: number }) {
+    await sql`insert into community.user_profiles (user_id, handle, display_name, version) values (${p.userId}::uuid, ${p.handle}, ${p.displayName}, ${p.version})
+      on conflict (user_id) do update set handle = excluded.handle, display_name = excluded.display_name, version = excluded.version, updated_at = now()
+      where community.user_profiles.version <= excluded.version`.execute(trx);
   }
 
   /** Appends to a community's audit chain. Serialised per community so sequence numbers and hashes stay a chain. */

@@ -948,7 +948,7 @@ export class CommunityService {
     return () => this.changed(p.communityId, p.userId);
   }
 
-  async applyProfile(trx: CommunityDb, payload: { userId: string; handle: string; displayName: string }) {
-    await this.repo.upsertProfile(trx, payload);
+  async applyProfile(trx: CommunityDb, payload: { userId: string; handle: string; displayName: string; version?: number }) {
+    await this.repo.upsertProfile(trx, { ...payload, version: payload.version ?? 0 });
   }
 }

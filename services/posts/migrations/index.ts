@@ -154,4 +154,10 @@ export const migrations: Migrations = {
       await sql`create index post_opens_member on posts.post_opens (community_id, user_id, last_opened_at desc)`.execute(db);
     },
   },
+  '0003_profile_versions': {
+    async up(db) {
+      // Handles change (auth.user.profile_changed): the version keeps a late or repeated event from undoing a newer one.
+      await sql`alter table posts.profiles add column version integer not null default 0`.execute(db);
+    },
+  },
 };

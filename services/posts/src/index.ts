@@ -25,7 +25,8 @@ export const postsService = defineService({
       } satisfies PostsApi,
       eventHandlers: {
         // @mentions are resolved against auth's public handles, kept here as a projection.
-        'auth.user.registered': (event, trx) => service.applyProfile(trx as PostsDb, event.payload as { userId: string; handle: string }),
+        'auth.user.registered': (event, trx) => service.applyProfile(trx as PostsDb, event.payload as { userId: string; handle: string; version?: number }),
+        'auth.user.profile_changed': (event, trx) => service.applyProfile(trx as PostsDb, event.payload as { userId: string; handle: string; version: number }),
         'community.deleted': (event, trx) => service.dropSpaceContent(trx as PostsDb, { communityId: (event.payload as { communityId: string }).communityId }),
         'community.circle_deleted': (event, trx) => {
           const { communityId, circleId } = event.payload as { communityId: string; circleId: string };

@@ -66,7 +66,7 @@ export interface PostsTables {
     created_at: Generated<Date>;
   };
   'posts.visits': { user_id: string; community_id: string; seen_at: Date };
-  'posts.profiles': { user_id: string; handle: string };
+  'posts.profiles': { user_id: string; handle: string; version: Generated<number> };
 }
 export type PostsDb = Kysely<PostsTables>;
 export type PostRow = PostsTables['posts.posts'];
@@ -355,13 +355,18 @@ export class PostsRepository {
     return handles.map((h) => byHandle.get(h.toLowerCase())).filter((id): id is string => id !== undefined);
   }
 
-  upsertProfile(trx: PostsDb, userId: string, handle: string) {
-    return trx
-      .insertInto('posts.profiles')
-      .values({ user_id: userId, handle })
-      .onConflict((oc) => oc.column('user_id').doUpdateSet({ handle }))
-      .execute();
+  /**
+   * A person's handle as auth last said (registration or a change), unless a newer version is already here. Whoever
+   * held that handle before has moved on (auth keeps handles unique): their row goes until their own event arrives.
+   */
+  async upsertProfile(trx: PostsDb, userId: string, handle: string, version: number) {
+    const held = await trx.selectFrom('posts.profiles').select('version').where('user_id', '=', userId).executeTakeFirst();
+    if (held && Number(held.version) > version) return;
+    await sql`delete from posts.profiles where lower(handle) = lower(${handle}) and user_id <> ${userId}::uuid`.execute(trx);
+    await sql`insert into posts.profiles (user_id, handle, version) values (${userId}::uuid, ${handle}, ${version})
+      on conflict (user_id) do update set handle = excluded.handle, version = excluded.version where posts.profiles.version <= excluded.version`.execute(trx);
   }
+
 
   async recordOpen(userId: string, post: Pick<PostRow, 'id' | 'community_id' | 'space_id'>): Promise<void> {
     await sql`

@@ -816,8 +816,8 @@ export class PostsService {
 
   // Events from other services -------------------------------------------------------------------------------------
 
-  async applyProfile(trx: PostsDb, p: { userId: string; handle: string }) {
-    await this.repo.upsertProfile(trx, p.userId, p.handle);
+  async applyProfile(trx: PostsDb, p: { userId: string; handle: string; version?: number }) {
+    await this.repo.upsertProfile(trx, p.userId, p.handle, p.version ?? 0);
   }
 
   /** A deleted community or circle takes its posts along (media drops their files on the same events). */

@@ -9,6 +9,7 @@ import {
   LogOutEverywhereElseDocument,
   ResendVerificationEmailDocument,
   RevokeSessionDocument,
+  UpdateProfileDocument,
 } from '@circles/client';
 import { t } from '@/i18n';
 import { browserClient } from '@/lib/browser-api';
@@ -139,6 +140,46 @@ export function ResendVerificationButton({ email }: { email: string }) {
       >
         {t('resend.submit')}
       </Button>
+    </div>
+  );
+}
+
+/** Handle and display name; the page re-renders with the saved values (and the header's name) on success. */
+export function ProfileForm({ handle, displayName }: { handle: string; displayName: string }) {
+  const router = useRouter();
+  const [done, setDone] = useState(false);
+  const action = useCallback(
+    async (v: FormValues) => {
+      setDone(false);
+      await browserClient.request(UpdateProfileDocument, { input: { handle: v.handle ?? '', displayName: v.displayName ?? '' } });
+      setDone(true);
+      router.refresh();
+    },
+    [router],
+  );
+  const form = useForm(action);
+  return (
+    <div className="c-stack">
+      {done ? <Alert tone="success">{t('account.profileSaved')}</Alert> : null}
+      <Form controller={form} aria-label={t('account.editProfile')}>
+        <TextField
+          name="handle"
+          label={t('field.handle')}
+          autoComplete="username"
+          autoCapitalize="none"
+          spellCheck={false}
+          required
+          defaultValue={handle}
+          description={t('account.handleChangeHint')}
+          {...form.fieldState('handle')}
+        />
+        <TextField name="displayName" label={t('field.displayName')} autoComplete="name" required defaultValue={displayName} {...form.fieldState('displayName')} />
+        <div>
+          <Button type="submit" pending={form.pending}>
+            {t('account.saveProfile')}
+          </Button>
+        </div>
+      </Form>
     </div>
   );
 }

@@ -2,7 +2,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { redirect } from 'next/navigation';
 import { ClientError, MySessionsDocument, MySignInsDocument, type MySignInsQuery } from '@circles/client';
-import { ChangePasswordForm, LogOutButton, ResendVerificationButton, SessionList, type SessionView } from '@/components/AccountActions';
+import { ChangePasswordForm, LogOutButton, ProfileForm, ResendVerificationButton, SessionList, type SessionView } from '@/components/AccountActions';
 import { LocalTime } from '@/components/LocalTime';
 import { t } from '@/i18n';
 import { describeDevice } from '@/lib/format';
@@ -76,6 +76,9 @@ export default async function AccountPage() {
           <ChangePasswordForm />
         </Card>
       </div>
+      <Card title={t('account.editProfile')}>
+        <ProfileForm handle={viewer.user.handle} displayName={viewer.user.displayName} />
+      </Card>
       <Card title={t('account.subscriptions')} description={t('account.subscriptionsLead')}>
         <p>
           <Link href="/account/subscriptions">{t('subscriptions.title')}</Link>
