@@ -313,8 +313,14 @@ describe.runIf(browserTestsRun)('chat in the browser', () => {
         { timeout: 20_000 },
       )
       .toBe(true);
-    // The header can be on screen a frame before the virtual list has measured and placed the first row.
-    await expect.poll(() => log.getByText('History 1', { exact: true }).isVisible()).toBe(true);
+    // The header is always in the page once the first page is loaded, but the load keeps the message that was on top
+    // in place (anchoring): scrolled to the top again, the first row is placed and shown.
+    await expect
+      .poll(async () => {
+        await log.evaluate((el) => (el.scrollTop = 0));
+        return log.getByText('History 1', { exact: true }).isVisible();
+      })
+      .toBe(true);
     const rendered = await log.getByTestId('chat-message').count();
     expect(rendered).toBeGreaterThan(5);
     expect(rendered).toBeLessThan(100);
