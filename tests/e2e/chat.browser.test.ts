@@ -298,8 +298,10 @@ describe.runIf(browserTestsRun)('chat in the browser', () => {
       const [box, frame] = await Promise.all([messageIn(ben.page, text).boundingBox(), log.boundingBox()]);
       return box!.y - frame!.y;
     };
+    // Within a row of where it was: a few pixels either way while late rows are measured (a CI run saw -9), never
+    // the page's height that a load without anchoring would push it down by.
     const offset = await offsetInLog('History 81');
-    expect(offset).toBeGreaterThanOrEqual(0);
+    expect(offset).toBeGreaterThan(-32);
     expect(offset).toBeLessThan(150);
     expect(await log.evaluate((el) => el.scrollTop)).toBeGreaterThan(1000);
 
@@ -510,7 +512,7 @@ describe.runIf(browserTestsRun)('chat in the browser', () => {
     await expect.poll(() => replyItem.count()).toBe(1);
     await replyItem.getByRole('link', { name: 'Go to the message from Ana Lopez' }).click();
     await ben.page.waitForURL((u) => u.searchParams.get('thread') === root.id && u.searchParams.get('m') === String(pinnedReply.seq));
-    await expect.poll(() => ben.page.locator('.c-chat-focus').getByTestId('chat-message').getAttribute('data-seq')).toBe(String(root.seq));
+    await expect.poll(() => ben.page.getByTestId('message-log').locator('.c-chat-focus').getByTestId('chat-message').getAttribute('data-seq')).toBe(String(root.seq));
     const focusedReply = ben.page.getByTestId('thread-panel').getByTestId('thread-focus');
     await expect.poll(() => focusedReply.textContent()).toContain('At the old library, 7pm');
     await expect.poll(() => focusedReply.isVisible()).toBe(true);
