@@ -430,7 +430,7 @@ export class ChatService {
 
   /** `ChatApi.activityIn`: a person's own reading and writing in these spaces' channels, for dispute evidence. */
   async activityIn(userId: string, spaceIds: string[]): Promise<ChatActivity[]> {
-    const isUuid = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v);
+    const isUuid = (v: unknown): v is string => uuid.safeParse(v).success;
     const spaces = [...new Set((Array.isArray(spaceIds) ? spaceIds : []).filter(isUuid))];
     if (!isUuid(userId) || !spaces.length) return [];
     return (await this.repo.activityIn(userId, spaces)).map((r) => ({

@@ -6,6 +6,9 @@ import { answers, reasonInput, createCircleInput, createCommunityInput, parse, r
 import { canSee, effectivePermissions, effectiveRank, type Grants, type Permission, participation, permissions, rank, type Role } from './policy.ts';
 import { type CommunityDb, type CommunityRow, CommunityRepository } from './repo.ts';
 
+/** Ids from other services are checked before they reach SQL (a malformed one is simply not found). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export interface ModerationEvent {
   communityId: string;
   spaceId: string;
@@ -157,9 +160,8 @@ export class CommunityService {
 
   /** The subset of otherUserIds who share a community with userId (both members, neither banned there): who may DM whom. */
   async sharesCommunity(userId: string, otherUserIds: string[]): Promise<string[]> {
-    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-    if (!uuid.test(userId)) return [];
-    const others = [...new Set(otherUserIds.filter((id) => uuid.test(id)).map((id) => id.toLowerCase()))].filter((id) => id !== userId.toLowerCase());
+    if (!UUID.test(userId)) return [];
+    const others = [...new Set(otherUserIds.filter((id) => UUID.test(id)).map((id) => id.toLowerCase()))].filter((id) => id !== userId.toLowerCase());
     return this.repo.sharingACommunity(userId, others);
   }
 
@@ -168,9 +170,8 @@ export class CommunityService {
    * queries however many are asked (chat's @here asks with everyone present).
    */
   async readersAmong(communityId: string, spaceId: string, userIds: string[]): Promise<string[]> {
-    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-    if (!uuid.test(communityId) || !uuid.test(spaceId)) return [];
-    const ids = [...new Set(userIds.filter((id) => uuid.test(id)).map((id) => id.toLowerCase()))];
+    if (!UUID.test(communityId) || !UUID.test(spaceId)) return [];
+    const ids = [...new Set(userIds.filter((id) => UUID.test(id)).map((id) => id.toLowerCase()))];
     if (!ids.length) return [];
     const space = await this.repo.space(spaceId);
     if (!space || space.community_id !== communityId) return [];
@@ -190,7 +191,7 @@ export class CommunityService {
 
   /** Basics for services acting for a community's owner (payments): owner, address and every circle's access. */
   async describe(communityId: string): Promise<CommunityInfo | null> {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(communityId)) return null;
+    if (!UUID.test(communityId)) return null;
     const community = await this.repo.byId(communityId);
     if (!community) return null;
     const circles = await this.repo.circles(communityId);
