@@ -24,7 +24,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCircles } from '@circles/server/embedded';
 import sharp from 'sharp';
-import { axeViolations, browserTestsRun, ensureWebBuild, gqlInPage, launchChromium, openHydrated as openHydratedAt } from '@circles/testing';
+import { axeViolations, browserTestsRun, ensureWebBuild, gqlInPage, launchChromium, openHydrated as openHydratedAt, waitHydrated } from '@circles/testing';
 
 const admin = { email: 'grace@example.com', password: 'a long passphrase for circles 42', handle: 'grace', displayName: 'Grace Hopper' };
 
@@ -381,7 +381,7 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
     // The person waiting is told so on the home page, and managers find their way to settings from it.
     const waiting = await newPage(seeded.pending);
     await waiting.goto(url(`/c/${seeded.slug}`));
-    expect(await waiting.getByText('Your request is waiting for review.').isVisible()).toBe(true);
+    await expect.poll(() => waiting.getByText('Your request is waiting for review.').isVisible()).toBe(true);
     await waiting.close();
     const banned = await newPage(seeded.banned);
     await banned.goto(url(`/c/${seeded.slug}`));
@@ -481,7 +481,7 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
     await dialog.getByLabel('Type the circle’s name “Open Lounge” to confirm').fill('Open lounge');
     await dialog.getByRole('button', { name: 'Delete circle' }).click();
     await expectFieldError('Type the circle’s name “Open Lounge” to confirm', "Type the circle's name to confirm.", 'delete a circle with the name mistyped');
-    expect(await dialog.isVisible()).toBe(true);
+    await expect.poll(() => dialog.isVisible()).toBe(true);
 
     // An image field refusing a file the server cannot read; the message is on the field.
     await openHydrated(page, `${c}/settings/general`);
@@ -497,7 +497,7 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
     await transfer.getByLabel('Find the new owner').fill('mia');
     await transfer.getByLabel('Find the new owner').press('Enter');
     await expect.poll(() => transfer.getByRole('status').textContent()).toBe('1 member found. Choose them below.');
-    expect(await transfer.getByRole('radio', { name: 'Mia Member (@mia)' }).isVisible()).toBe(true);
+    await expect.poll(() => transfer.getByRole('radio', { name: 'Mia Member (@mia)' }).isVisible()).toBe(true);
     expect(await transfer.isVisible(), 'Enter in the search field searches, it does not submit').toBe(true);
     await transfer.getByLabel('Type the address “accessible-readers” to confirm').fill('accessible-readers');
     await transfer.getByRole('button', { name: 'Transfer ownership' }).click();
@@ -538,7 +538,7 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
       ]) {
         await page.setViewportSize(viewport);
         await page.goto(url(p));
-        await page.waitForLoadState('networkidle');
+        await waitHydrated(page);
         const where = `${p} at ${viewport.width}px`;
         const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
         expect(scrollWidth, `${where} scrolls sideways`).toBeLessThanOrEqual(innerWidth);
@@ -593,7 +593,7 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
     expect(await password.getAttribute('aria-invalid')).toBeNull();
     await page.keyboard.press('Enter');
     await page.waitForURL((u) => u.pathname === '/account');
-    await page.waitForLoadState('networkidle');
+    await waitHydrated(page);
 
     // The skip link is the first stop, is visible when focused and moves focus to the main landmark.
     await page.keyboard.press('Tab');
@@ -612,7 +612,7 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
     await otherPage.getByRole('button', { name: 'Log in' }).click();
     await otherPage.waitForURL((u) => u.pathname === '/account');
     await page.reload();
-    await page.waitForLoadState('networkidle');
+    await waitHydrated(page);
     await page.locator('#main').focus();
     // Newest first after this device: the first Revoke button is the device that just logged in.
     await tabTo(page, 'button', 'Revoke');

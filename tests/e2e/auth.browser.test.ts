@@ -49,7 +49,7 @@ describe.runIf(browserTestsRun)('auth in the browser', () => {
     await page.getByRole('button', { name: 'Sign up' }).click();
     await page.waitForURL((u) => u.pathname === '/account');
     await expect.poll(() => page.getByText(`@${user.handle}`).first().isVisible()).toBe(true);
-    expect(await page.getByText('Not verified').isVisible()).toBe(true);
+    await expect.poll(() => page.getByText('Not verified').isVisible()).toBe(true);
 
     // The session cookie is invisible to scripts.
     const cookie = (await first.context.cookies()).find((c) => c.name === 'circles_session');
@@ -65,9 +65,9 @@ describe.runIf(browserTestsRun)('auth in the browser', () => {
     await page.waitForURL((u) => u.pathname.startsWith('/admin/mail/'));
     await page.locator('a[href*="/verify-email?token="]').first().click();
     await page.waitForURL((u) => u.pathname === '/verify-email');
-    expect(await page.getByText('Your email address is verified').isVisible()).toBe(true);
+    await expect.poll(() => page.getByText('Your email address is verified').isVisible()).toBe(true);
     await page.goto(url('/account'));
-    expect(await page.getByText('Verified', { exact: true }).isVisible()).toBe(true);
+    await expect.poll(() => page.getByText('Verified', { exact: true }).isVisible()).toBe(true);
 
     // Log out, then back in.
     await page.getByRole('button', { name: 'Log out', exact: true }).click();
@@ -118,7 +118,7 @@ describe.runIf(browserTestsRun)('auth in the browser', () => {
     await expect.poll(() => page.getByText('Profile saved.').count()).toBe(1);
     await expect.poll(() => page.getByText('@countess_ada').first().isVisible()).toBe(true);
     await page.reload();
-    expect(await page.getByText('Augusta Ada King').first().isVisible()).toBe(true);
+    await expect.poll(() => page.getByText('Augusta Ada King').first().isVisible()).toBe(true);
     expect(await page.getByText(`@${user.handle}`, { exact: true }).count()).toBe(0);
 
     await second.context.close();

@@ -91,7 +91,7 @@ describe.runIf(browserTestsRun)('chat in the browser', () => {
     // The chat opens on the first channel, with its name and topic.
     await ana.page.waitForURL(`**/c/${slug}/chat/${general}`);
     expect(await ana.page.getByRole('heading', { level: 1 }).textContent()).toBe('#general');
-    expect(await ana.page.getByText('Anything goes').isVisible()).toBe(true);
+    await expect.poll(() => ana.page.getByText('Anything goes').isVisible()).toBe(true);
     await openChat(ben, `/c/${slug}/chat/${general}`);
 
     // Ana types: Ben sees it.
@@ -264,7 +264,7 @@ describe.runIf(browserTestsRun)('chat in the browser', () => {
     await openChat(ben, `/c/${slug}/chat/${general}?m=${seq}`);
     const focused = ben.page.locator('.c-chat-focus').getByTestId('chat-message');
     expect(await focused.getAttribute('data-seq')).toBe(seq);
-    expect(await focused.isVisible()).toBe(true);
+    await expect.poll(() => focused.isVisible()).toBe(true);
   });
 
   it('long history: only rows near the viewport are in the page, and older pages load above without moving what is read', async () => {

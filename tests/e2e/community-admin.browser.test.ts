@@ -10,7 +10,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrowserPlatform, browserTestsRun, openHydrated as openHydratedAt, signUpInBrowser, startBrowserPlatform } from '@circles/testing';
+import { type BrowserPlatform, browserTestsRun, openHydrated as openHydratedAt, waitHydrated, signUpInBrowser, startBrowserPlatform } from '@circles/testing';
 
 const owner = { email: 'le.guin@example.com', password: 'a long passphrase for circles 42', handle: 'leguin', displayName: 'Ursula Le Guin' };
 const guest = { email: 'delany@example.com', password: 'another long passphrase 42', handle: 'delany', displayName: 'Samuel Delany' };
@@ -90,14 +90,14 @@ describe.runIf(browserTestsRun)('running a community in the browser', () => {
     await openHydrated(guestPage, new URL(inviteLink).pathname);
     await guestPage.getByRole('main').getByRole('link', { name: 'Sign up' }).click();
     await guestPage.waitForURL((u) => u.pathname === '/signup');
-    await guestPage.waitForLoadState('networkidle');
+    await waitHydrated(guestPage);
     await guestPage.getByLabel('Email', { exact: true }).fill(guest.email);
     await guestPage.getByLabel('Handle', { exact: true }).fill(guest.handle);
     await guestPage.getByLabel('Display name', { exact: true }).fill(guest.displayName);
     await guestPage.getByLabel('Password', { exact: true }).fill(guest.password);
     await guestPage.getByRole('button', { name: 'Sign up' }).click();
     await guestPage.waitForURL((u) => u.pathname === new URL(inviteLink).pathname);
-    await guestPage.waitForLoadState('networkidle');
+    await waitHydrated(guestPage);
     await guestPage.getByRole('button', { name: `Join ${community.name}` }).click();
     await guestPage.waitForURL((u) => u.pathname === `/c/${community.slug}`);
     await guestPage.getByText('You are a member (Member).').waitFor();
@@ -124,12 +124,12 @@ describe.runIf(browserTestsRun)('running a community in the browser', () => {
     await guestPage.getByRole('list', { name: 'Circles' }).getByRole('link', { name: circle.name }).click();
     await guestPage.waitForURL((u) => u.pathname === circlePath);
     expect(await guestPage.getByRole('heading', { level: 1 }).textContent()).toContain(circle.name);
-    expect(await guestPage.getByRole('button', { name: `Leave circle ${circle.name}` }).isVisible()).toBe(true);
+    await expect.poll(() => guestPage.getByRole('button', { name: `Leave circle ${circle.name}` }).isVisible()).toBe(true);
 
     // A member sees only their own invite links (none yet), under a heading that says so.
     await openHydrated(guestPage, `/c/${community.slug}/settings/invites`);
-    expect(await guestPage.getByRole('heading', { name: 'Your invite links' }).isVisible()).toBe(true);
-    expect(await guestPage.getByText('You have not made any invite links yet.').isVisible()).toBe(true);
+    await expect.poll(() => guestPage.getByRole('heading', { name: 'Your invite links' }).isVisible()).toBe(true);
+    await expect.poll(() => guestPage.getByText('You have not made any invite links yet.').isVisible()).toBe(true);
 
     // The owner times them out and lifts it again from Settings → Members.
     await openHydrated(ownerPage, `/c/${community.slug}/settings/members`);
@@ -164,7 +164,7 @@ describe.runIf(browserTestsRun)('running a community in the browser', () => {
     // invite link.
     expect((await guestPage.goto(url(circlePath)))?.status()).toBe(404);
     await openHydrated(guestPage, `/c/${community.slug}/members`);
-    expect(await guestPage.getByText('Only members can see who belongs to this community.').isVisible()).toBe(true);
+    await expect.poll(() => guestPage.getByText('Only members can see who belongs to this community.').isVisible()).toBe(true);
     await openHydrated(guestPage, `/c/${community.slug}`);
     expect(await guestPage.getByText('You are a member').count()).toBe(0);
     const notice = guestPage.getByRole('main').getByRole('alert');

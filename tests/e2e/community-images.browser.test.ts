@@ -79,7 +79,7 @@ describe.runIf(browserTestsRun)('community images, ban notices and the directory
     await expect.poll(() => bannerField.getByRole('status').textContent()).toBe('Banner saved.');
     const banner = (await bannerField.getByRole('img', { name: `Current banner of ${community.name}` }).getAttribute('src'))!;
     expect(banner).toMatch(/^\/media\/images\/[0-9a-f-]{36}\/main\.webp$/);
-    expect(await bannerField.getByRole('button', { name: 'Replace image: Banner' }).isVisible()).toBe(true);
+    await expect.poll(() => bannerField.getByRole('button', { name: 'Replace image: Banner' }).isVisible()).toBe(true);
 
     // On a slow connection the transfer shows its progress (announced by quarters) and can be cancelled, leaving
     // the avatar as it was.
@@ -214,7 +214,7 @@ describe.runIf(browserTestsRun)('community images, ban notices and the directory
     const later = page.getByRole('list', { name: 'Communities' }).getByTestId('directory-entry');
     expect(await later.count()).toBe(total - DIRECTORY_PAGE);
     expect(await later.first().textContent()).toContain('Street 2');
-    expect(await page.getByRole('link', { name: 'Back to the newest communities' }).isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole('link', { name: 'Back to the newest communities' }).isVisible()).toBe(true);
     expect(await page.locator('meta[name=robots]').getAttribute('content')).toBe('noindex, follow');
     await noScript.close();
 

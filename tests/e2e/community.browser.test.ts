@@ -10,7 +10,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { axeViolations, type BrowserPlatform, browserTestsRun, openHydrated as openHydratedAt, signUpInBrowser, startBrowserPlatform } from '@circles/testing';
+import { axeViolations, type BrowserPlatform, browserTestsRun, openHydrated as openHydratedAt, waitHydrated, signUpInBrowser, startBrowserPlatform } from '@circles/testing';
 
 const owner = { email: 'octavia@example.com', password: 'a long passphrase for circles 42', handle: 'octavia', displayName: 'Octavia Butler' };
 const joiner = { email: 'ursula@example.com', password: 'another long passphrase 42', handle: 'ursula', displayName: 'Ursula Le Guin' };
@@ -53,10 +53,10 @@ describe.runIf(browserTestsRun)('communities in the browser', () => {
     await form.getByRole('button', { name: 'Create community' }).click();
     await first.page.waitForURL((u) => u.pathname === `/c/${community.slug}`);
     expect(await first.page.getByRole('heading', { level: 1 }).textContent()).toContain(community.name);
-    expect(await first.page.getByText('You are a member (Owner).').isVisible()).toBe(true);
+    await expect.poll(() => first.page.getByText('You are a member (Owner).').isVisible()).toBe(true);
     // The header's switcher lists it.
     await first.page.getByText('My communities').click();
-    expect(await first.page.getByRole('navigation').getByRole('link', { name: community.name }).isVisible()).toBe(true);
+    await expect.poll(() => first.page.getByRole('navigation').getByRole('link', { name: community.name }).isVisible()).toBe(true);
 
     // The same address again is refused on the address field.
     await openHydrated(first.page, '/communities/new');
@@ -91,7 +91,7 @@ describe.runIf(browserTestsRun)('communities in the browser', () => {
     await openHydrated(anonymous.page, '/communities');
     await anonymous.page.getByRole('list', { name: 'Communities' }).getByRole('link', { name: community.name }).click();
     await anonymous.page.waitForURL((u) => u.pathname === `/c/${community.slug}`);
-    expect(await anonymous.page.getByRole('link', { name: 'Log in to join' }).isVisible()).toBe(true);
+    await expect.poll(() => anonymous.page.getByRole('link', { name: 'Log in to join' }).isVisible()).toBe(true);
     const problems: string[] = [];
     for (const p of [`/c/${community.slug}`, '/communities', `/c/${community.slug}/members`, '/join/no-such-code']) {
       await anonymous.page.goto(url(p));
@@ -105,7 +105,7 @@ describe.runIf(browserTestsRun)('communities in the browser', () => {
     await openHydrated(second.page, `/c/${community.slug}`);
     await second.page.getByRole('button', { name: `Join ${community.name}` }).click();
     await second.page.getByRole('button', { name: `Leave ${community.name}` }).waitFor();
-    expect(await second.page.getByText('2 members').isVisible()).toBe(true);
+    await expect.poll(() => second.page.getByText('2 members').isVisible()).toBe(true);
 
     // The member search finds them by handle; a search for nobody says so.
     await openHydrated(second.page, `/c/${community.slug}/members`);
@@ -116,7 +116,7 @@ describe.runIf(browserTestsRun)('communities in the browser', () => {
     await expect.poll(() => members.count()).toBe(1);
     expect(await members.first().textContent()).toContain(joiner.displayName);
     await second.page.goto(url(`/c/${community.slug}/members?q=nobody-like-this`));
-    expect(await second.page.getByText('No member matches').isVisible()).toBe(true);
+    await expect.poll(() => second.page.getByText('No member matches').isVisible()).toBe(true);
 
     // A community that reviews members: the owner sets a question; a visitor answers it to ask to join.
     await openHydrated(first.page, '/communities/new');
@@ -165,17 +165,17 @@ describe.runIf(browserTestsRun)('communities in the browser', () => {
     }, community.slug);
     const third = await newDevice();
     await openHydrated(third.page, `/join/${code}`);
-    expect(await third.page.getByRole('heading', { name: community.name }).isVisible()).toBe(true);
+    await expect.poll(() => third.page.getByRole('heading', { name: community.name }).isVisible()).toBe(true);
     await third.page.getByRole('main').getByRole('link', { name: 'Sign up' }).click();
     await third.page.waitForURL((u) => u.pathname === '/signup');
-    await third.page.waitForLoadState('networkidle');
+    await waitHydrated(third.page);
     await third.page.getByLabel('Email', { exact: true }).fill(invitee.email);
     await third.page.getByLabel('Handle', { exact: true }).fill(invitee.handle);
     await third.page.getByLabel('Display name', { exact: true }).fill(invitee.displayName);
     await third.page.getByLabel('Password', { exact: true }).fill(invitee.password);
     await third.page.getByRole('button', { name: 'Sign up' }).click();
     await third.page.waitForURL((u) => u.pathname === `/join/${code}`);
-    await third.page.waitForLoadState('networkidle');
+    await waitHydrated(third.page);
     for (const v of await axeViolations(third.page)) problems.push(`/join/<code> (signed in): ${v}`);
     await third.page.getByRole('button', { name: `Join ${community.name}` }).click();
     await third.page.waitForURL((u) => u.pathname === `/c/${community.slug}`);

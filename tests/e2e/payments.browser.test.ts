@@ -23,7 +23,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { axeViolations, type BrowserPlatform, browserTestsRun, gqlInPage, openHydrated as openHydratedAt, signUpInBrowser, startBrowserPlatform } from '@circles/testing';
+import { axeViolations, type BrowserPlatform, browserTestsRun, gqlInPage, openHydrated as openHydratedAt, waitHydrated, signUpInBrowser, startBrowserPlatform } from '@circles/testing';
 
 const owner = { email: 'ada@example.com', password: 'a long passphrase for circles 42', handle: 'ada', displayName: 'Ada Lovelace' };
 const member = { email: 'charles@example.com', password: 'another long passphrase 42', handle: 'charles', displayName: 'Charles Babbage' };
@@ -60,7 +60,7 @@ describe.runIf(browserTestsRun)('paid circles in the browser (test payments prov
     const paywall = page.getByTestId('paywall');
     await paywall.getByRole('button', { name: `Subscribe monthly: ${tier.name}, $9.99 / month` }).click();
     await page.waitForURL((u) => u.pathname.startsWith('/billing/test-checkout/'));
-    await page.waitForLoadState('networkidle');
+    await waitHydrated(page);
     expect(await page.getByTestId('test-mode-banner').textContent()).toContain('No real money moves. Use card 4242 4242 4242 4242.');
     const summary = page.getByTestId('checkout-summary');
     expect(await summary.textContent()).toContain(tier.name);
@@ -111,18 +111,18 @@ describe.runIf(browserTestsRun)('paid circles in the browser (test payments prov
     // --- Payouts through the UI: revenue page -> Set up payouts -> test onboarding -> Finish -> back. ---
     await openHydrated(op, revenuePath);
     expect(await op.getByRole('heading', { level: 1 }).textContent()).toContain('Revenue');
-    expect(await op.getByTestId('test-mode-badge').first().isVisible()).toBe(true);
-    expect(await op.getByRole('navigation', { name: `Settings of ${community.name}` }).getByRole('link', { name: 'Tiers' }).isVisible()).toBe(true);
+    await expect.poll(() => op.getByTestId('test-mode-badge').first().isVisible()).toBe(true);
+    await expect.poll(() => op.getByRole('navigation', { name: `Settings of ${community.name}` }).getByRole('link', { name: 'Tiers' }).isVisible()).toBe(true);
     expect(await op.getByTestId('payout-status').textContent()).toContain('Not set up');
     await op.getByRole('button', { name: 'Set up payouts' }).click();
     await op.waitForURL((u) => u.pathname.startsWith('/billing/test-onboarding/'));
     expect(new URL(op.url()).searchParams.get('return')).toBe(url(`${revenuePath}?onboarding=done`));
-    await op.waitForLoadState('networkidle');
-    expect(await op.getByTestId('test-mode-banner').isVisible()).toBe(true);
+    await waitHydrated(op);
+    await expect.poll(() => op.getByTestId('test-mode-banner').isVisible()).toBe(true);
     await audit(op, 'test onboarding');
     await op.getByRole('button', { name: 'Finish onboarding' }).click();
     await op.waitForURL((u) => u.pathname === revenuePath && u.searchParams.get('onboarding') === 'done');
-    expect(await op.getByText('Payouts are set up: this community can take payments.').isVisible()).toBe(true);
+    await expect.poll(() => op.getByText('Payouts are set up: this community can take payments.').isVisible()).toBe(true);
     expect(await op.getByTestId('payout-status').textContent()).toContain('Ready');
 
     // --- A tier in the tier editor, with a monthly price typed in dollars. ---
@@ -165,7 +165,7 @@ describe.runIf(browserTestsRun)('paid circles in the browser (test payments prov
     await mp.getByRole('button', { name: `Leave ${community.name}` }).waitFor();
     await openHydrated(mp, circlePath);
     const paywall = mp.getByTestId('paywall');
-    expect(await paywall.getByRole('heading', { name: tier.name }).isVisible()).toBe(true);
+    await expect.poll(() => paywall.getByRole('heading', { name: tier.name }).isVisible()).toBe(true);
     expect(await paywall.getByRole('list', { name: `Benefits of ${tier.name}` }).textContent()).toContain('Monthly Q&A');
     expect(await mp.getByRole('heading', { name: composerHeading }).count()).toBe(0);
     await audit(mp, 'circle page (paywall)');
@@ -175,7 +175,7 @@ describe.runIf(browserTestsRun)('paid circles in the browser (test payments prov
     await openHydrated(mp, '/account');
     await mp.getByRole('link', { name: 'My subscriptions' }).click();
     await mp.waitForURL((u) => u.pathname === '/account/subscriptions');
-    await mp.waitForLoadState('networkidle');
+    await waitHydrated(mp);
     const sub = mp.getByTestId('subscription').filter({ hasText: tier.name });
     expect(await sub.textContent()).toContain('Active');
     expect(await sub.textContent()).toContain('$9.99 / month');
@@ -188,7 +188,7 @@ describe.runIf(browserTestsRun)('paid circles in the browser (test payments prov
     await dialog.getByRole('button', { name: 'Cancel subscription' }).click();
     await expect.poll(() => mp.getByText(`${tier.name} is canceled: you keep access until the end of the period.`).isVisible()).toBe(true);
     await expect.poll(async () => (await sub.textContent()) ?? '').toContain('Access ends');
-    expect(await sub.getByRole('button', { name: `Resume ${tier.name}` }).isVisible()).toBe(true);
+    await expect.poll(() => sub.getByRole('button', { name: `Resume ${tier.name}` }).isVisible()).toBe(true);
     await openHydrated(mp, circlePath);
     expect(await circleIsOpen(mp)).toBe(true);
     expect(await mp.getByTestId('viewer-subscription').textContent()).toContain('Access ends');
@@ -221,7 +221,7 @@ describe.runIf(browserTestsRun)('paid circles in the browser (test payments prov
     expect(await mp.getByTestId('checkout-amount-due').textContent()).toBe('$7.99');
     expect(await mp.getByTestId('checkout-promotion-code').textContent()).toBe(`${promo} (applied)`);
     const discounted = mp.getByRole('form', { name: 'Payment' });
-    expect(await discounted.getByRole('button', { name: 'Pay $7.99' }).isVisible()).toBe(true);
+    await expect.poll(() => discounted.getByRole('button', { name: 'Pay $7.99' }).isVisible()).toBe(true);
     expect(await discounted.getByLabel('Promotion code').count()).toBe(0);
     await audit(mp, 'test checkout (promotion code applied)');
 
@@ -241,7 +241,7 @@ describe.runIf(browserTestsRun)('paid circles in the browser (test payments prov
     expect(await subscriptions.getByRole('rowheader', { name: 'Charles Babbage (@charles)' }).count()).toBe(2);
     const ledger = op.getByTestId('ledger');
     await expect.poll(async () => ledger.getByRole('row').filter({ hasText: 'Charge' }).count()).toBeGreaterThanOrEqual(2);
-    expect(await op.getByRole('region', { name: 'Test controls' }).getByRole('button', { name: 'Advance clock' }).isVisible()).toBe(true);
+    await expect.poll(() => op.getByRole('region', { name: 'Test controls' }).getByRole('button', { name: 'Advance clock' }).isVisible()).toBe(true);
     await audit(op, 'revenue page');
 
     await memberDevice.context.close();

@@ -21,7 +21,7 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { axeViolations, type BrowserPlatform, browserTestsRun, gqlInPage as gql, openHydrated as openHydratedAt, startBrowserPlatform } from '@circles/testing';
+import { axeViolations, type BrowserPlatform, browserTestsRun, gqlInPage as gql, openHydrated as openHydratedAt, waitHydrated, startBrowserPlatform } from '@circles/testing';
 import { xssCorpus } from '../../services/posts/test/xss-corpus.ts';
 
 /** Posts per feed page (apps/web/src/lib/posts.ts). */
@@ -88,7 +88,7 @@ describe.runIf(browserTestsRun)('posts in the browser', () => {
   it('writes a post with an image and a poll; comments, reactions and votes; edit history; pin; removal with a reason', async () => {
     // Ben has seen the feed before Ada posts, so her post is new to him.
     await openHydrated(member.page, home);
-    expect(await member.page.getByRole('heading', { name: 'Posts' }).isVisible()).toBe(true);
+    await expect.poll(() => member.page.getByRole('heading', { name: 'Posts' }).isVisible()).toBe(true);
 
     // Ada writes: title, Markdown body (previewed), an image dropped onto the composer, a text file chosen and removed, a poll.
     await openHydrated(author.page, home);
@@ -102,7 +102,7 @@ describe.runIf(browserTestsRun)('posts in the browser', () => {
     expect(await preview.locator('a.mention').getAttribute('href')).toBe('/u/ben');
     expect(await composer.getByRole('button', { name: 'Preview' }).getAttribute('aria-pressed')).toBe('true');
     await composer.getByRole('button', { name: 'Write' }).click();
-    expect(await body.isVisible()).toBe(true);
+    await expect.poll(() => body.isVisible()).toBe(true);
 
     const attachments = composer.getByRole('group', { name: /^Attachments/ });
     const dropped = await author.page.evaluateHandle((bytes) => {
@@ -149,7 +149,7 @@ describe.runIf(browserTestsRun)('posts in the browser', () => {
     expect(await card.textContent()).toContain('1 file');
     await card.getByRole('link', { name: 'First harvest' }).click();
     await member.page.waitForURL((u) => u.pathname === postPath);
-    await member.page.waitForLoadState('networkidle');
+    await waitHydrated(member.page);
     const commentForm = member.page.getByRole('form', { name: 'Add a comment' });
     await commentForm.getByRole('textbox', { name: /^Add a comment/ }).fill('Looks _delicious_!');
     await commentForm.getByRole('button', { name: 'Comment' }).click();
@@ -157,7 +157,7 @@ describe.runIf(browserTestsRun)('posts in the browser', () => {
     await expect.poll(() => comments.count()).toBe(1);
     expect(await comments.first().innerHTML()).toContain('<em>delicious</em>');
     await expect.poll(() => member.page.evaluate(() => document.activeElement?.id)).toMatch(/^comment-/);
-    expect(await member.page.getByRole('heading', { name: '1 comment' }).isVisible()).toBe(true);
+    await expect.poll(() => member.page.getByRole('heading', { name: '1 comment' }).isVisible()).toBe(true);
 
     const thumbs = member.page.getByRole('group', { name: 'Reactions to this post' }).getByRole('button', { name: 'Thumbs up: 0' });
     expect(await thumbs.getAttribute('aria-pressed')).toBe('false');
@@ -172,7 +172,7 @@ describe.runIf(browserTestsRun)('posts in the browser', () => {
     await vote.getByRole('button', { name: 'Vote' }).click();
     await expect.poll(() => member.page.getByTestId('poll-result').filter({ hasText: 'Squash' }).textContent()).toContain('1 vote (100%)');
     expect(await member.page.getByTestId('poll').textContent()).toContain('1 person voted');
-    expect(await vote.getByRole('button', { name: 'Change vote' }).isVisible()).toBe(true);
+    await expect.poll(() => vote.getByRole('button', { name: 'Change vote' }).isVisible()).toBe(true);
 
     // Ada replies to Ben: the reply sits in his comment's thread.
     await openHydrated(author.page, postPath);
@@ -183,7 +183,7 @@ describe.runIf(browserTestsRun)('posts in the browser', () => {
     await replyForm.getByRole('button', { name: 'Reply', exact: true }).click();
     await expect.poll(() => author.page.locator('.c-comment-replies [data-testid=comment]').count()).toBe(1);
     expect(await author.page.locator('.c-comment-replies [data-testid=comment]').textContent()).toContain('Thank you!');
-    expect(await author.page.getByRole('heading', { name: '2 comments' }).isVisible()).toBe(true);
+    await expect.poll(() => author.page.getByRole('heading', { name: '2 comments' }).isVisible()).toBe(true);
 
     // Ada edits; the edit history keeps the version before.
     await author.page.getByRole('button', { name: 'Edit post' }).click();
@@ -207,7 +207,7 @@ describe.runIf(browserTestsRun)('posts in the browser', () => {
     await member.page.getByLabel('Type').selectOption('DOCUMENT');
     await member.page.getByRole('button', { name: 'Filter', exact: true }).click();
     await member.page.waitForURL((u) => u.searchParams.get('kind') === 'DOCUMENT');
-    expect(await member.page.getByText('No files match this filter.').isVisible()).toBe(true);
+    await expect.poll(() => member.page.getByText('No files match this filter.').isVisible()).toBe(true);
     await openHydrated(member.page, `${home}/files`);
     await member.page.getByRole('link', { name: 'Files shared by Ada Gardener' }).click();
     await member.page.waitForURL((u) => u.searchParams.get('uploader') === author.id);
@@ -231,12 +231,12 @@ describe.runIf(browserTestsRun)('posts in the browser', () => {
     expect(await owner.page.evaluate(() => document.activeElement?.tagName)).toBe('TEXTAREA');
     // A reason is required before anything is sent.
     await dialog.getByRole('button', { name: 'Remove post' }).click();
-    expect(await dialog.getByText('This field is required.').isVisible()).toBe(true);
+    await expect.poll(() => dialog.getByText('This field is required.').isVisible()).toBe(true);
     await dialog.getByLabel('Reason').fill('Please keep harvest photos in the Seed Vault.');
     await dialog.getByRole('button', { name: 'Remove post' }).click();
     await expect.poll(() => dialog.count()).toBe(0);
     await expect.poll(() => owner.page.getByTestId('removal-reason').textContent()).toBe('Reason: Please keep harvest photos in the Seed Vault.');
-    expect(await owner.page.getByRole('button', { name: 'Restore post' }).isVisible()).toBe(true);
+    await expect.poll(() => owner.page.getByRole('button', { name: 'Restore post' }).isVisible()).toBe(true);
 
     // Ada sees why; Ben and visitors see a tombstone, the comments stay.
     await openHydrated(author.page, postPath);
@@ -284,7 +284,7 @@ describe.runIf(browserTestsRun)('posts in the browser', () => {
     await page.getByRole('link', { name: 'Load more posts' }).click();
     await page.waitForURL((u) => u.searchParams.has('after'));
     expect(await page.getByTestId('post-card').count()).toBe(1);
-    expect(await page.getByRole('link', { name: 'Back to the first posts' }).isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole('link', { name: 'Back to the first posts' }).isVisible()).toBe(true);
     await noScript.close();
 
     // A gated circle: the owner posts; Cleo (not in the circle) gets a teaser with "Join to read", no body.

@@ -64,10 +64,39 @@ export async function startBrowserPlatform(name: string, options: { env?: Record
   };
 }
 
-/** Opens a page and waits for its scripts, so forms are handled by the app rather than submitted natively. */
+/**
+ * Waits until React has hydrated every control on the page, so forms and links are handled by the app rather than
+ * submitted or followed natively. The network going quiet is not enough on a loaded machine: the scripts may have
+ * arrived and still be running. React marks each element it has hydrated with a `__reactFiber$…` key, so this waits
+ * for that key on every form, button, field and link in the body, except those inside HTML React set as a whole
+ * (`dangerouslySetInnerHTML`: rendered Markdown), which React never marks.
+ */
+export async function waitHydrated(page: Page, timeout = 30_000) {
+  await page.waitForLoadState('networkidle');
+  // Plain page-side JavaScript: a string is evaluated as written, untouched by the test's TypeScript transform.
+  const unhydrated = `(() => {
+    const key = (el, prefix) => Object.keys(el).find((k) => k.startsWith(prefix));
+    const setAsHtml = (el) => {
+      for (let up = el.parentElement; up; up = up.parentElement) {
+        const props = key(up, '__reactProps$');
+        if (props && up[props] && up[props].dangerouslySetInnerHTML) return true;
+      }
+      return false;
+    };
+    return [...document.body.querySelectorAll('form, button, input, textarea, select, a[href]')]
+      .filter((el) => !key(el, '__reactFiber$') && !setAsHtml(el))
+      .map((el) => el.outerHTML.slice(0, 160));
+  })()`;
+  await page.waitForFunction(`${unhydrated}.length === 0`, undefined, { timeout, polling: 50 }).catch(async (error: unknown) => {
+    const bare = ((await page.evaluate(unhydrated)) as string[]).slice(0, 5);
+    throw new Error(`${page.url()} did not hydrate; controls React has not reached: ${bare.join(' | ')}`, { cause: error });
+  });
+}
+
+/** Opens a page and waits for it to hydrate (see `waitHydrated`). */
 export async function openHydrated(page: Page, url: string) {
   const response = await page.goto(url);
-  await page.waitForLoadState('networkidle');
+  await waitHydrated(page);
   return response;
 }
 
