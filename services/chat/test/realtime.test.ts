@@ -362,7 +362,8 @@ describe.each(modes)('chat socket liveness (%s)', (mode) => {
   };
   beforeAll(async () => {
     if (!run) return;
-    p = await startTestPlatform(mode, {}, { CHAT_HEARTBEAT_MS: '1000' });
+    // Events gathered for 1 s (the most allowed): long enough to see that a reply does not overtake them.
+    p = await startTestPlatform(mode, {}, { CHAT_HEARTBEAT_MS: '1000', CHAT_FLUSH_MS: '1000' });
     for (const who of ['mike', 'ivan']) {
       const r = await p.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { token account { id } } }`, {
         input: { email: `${who}@rt.example`, password: pw, handle: `rt_${who}`, displayName: who, delivery: 'BEARER' },
@@ -373,6 +374,29 @@ describe.each(modes)('chat socket liveness (%s)', (mode) => {
   afterAll(async () => {
     for (const s of open) s.close();
     await p?.stop();
+  });
+
+  it.runIf(run)('a reply goes out after the channel events already gathered for the socket', async () => {
+    const ok = async (query: string, vars: Record<string, unknown>, who: string) => {
+      const r = await p.gql(query, vars, { token: tokens[who] });
+      expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
+      return r.data;
+    };
+    const c = (await ok(`mutation { createCommunity(input: { name: "Order", slug: "reply-order" }) { id publicCenter { id } } }`, {}, 'mike')).createCommunity;
+    await ok(`mutation($id: ID!) { joinCommunity(id: $id) { id } }`, { id: c.id }, 'ivan');
+    const channelId = (await ok(`mutation($i: CreateChannelInput!) { createChannel(input: $i) { id } }`, { i: { communityId: c.id, spaceId: c.publicCenter.id, name: 'order' } }, 'mike')).createChannel.id as string;
+    const ivan = await connect('ivan');
+    await ivan.subscribe([channelId]);
+    const since = ivan.frames.length;
+    await ok(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { message { id } } }`, { i: { channelId, body: 'first in line', clientId: `order-${mode}` } }, 'mike');
+    // The event reaches ivan's socket (through Redis, distributed) and waits there for the window to close; ivan
+    // pings meanwhile. Without the reply flushing what was gathered, the pong would come first.
+    await new Promise((r) => setTimeout(r, 300));
+    ivan.send({ t: 'ping' });
+    await ivan.next((f) => f.t === 'pong', 5_000, since);
+    const types = ivan.frames.slice(since).map((f) => f.t);
+    expect(types.indexOf('msg')).toBeGreaterThanOrEqual(0);
+    expect(types.indexOf('msg')).toBeLessThan(types.indexOf('pong'));
   });
 
   it.runIf(run)('logging out closes the socket; a dead connection is dropped by the heartbeat', async () => {

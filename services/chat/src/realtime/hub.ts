@@ -188,10 +188,21 @@ export class ChatHub {
     this.write(conn, Buffer.from(JSON.stringify(frame)));
   }
 
-  /** Writes bytes to a socket, unless it is too slow to keep up: then it is closed and will catch up by sequence. */
+  /**
+   * Writes bytes to a socket, unless it is too slow to keep up: then it is closed and will catch up by sequence.
+   * Channel events already gathered for the socket go out first, so a reply (an ack, a revocation, a pong) never
+   * overtakes an event this node had for the socket before it.
+   */
   private write(conn: Connection, bytes: Buffer) {
     const ws = conn.ws;
-    if (ws.readyState !== WebSocket.OPEN || this.tooSlow(conn)) return;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (conn.out.length) {
+      const gathered = conn.out;
+      conn.out = [];
+      this.flushOne(conn, gathered);
+      if (ws.readyState !== WebSocket.OPEN) return;
+    }
+    if (this.tooSlow(conn)) return;
     this.stats.framesOut++;
     ws.send(bytes, { binary: false });
   }
