@@ -7,7 +7,7 @@
  * After any change the comments shown are fetched again, so the thread is always the server's.
  */
 import Link from 'next/link';
-import { useCallback, useId, useRef, useState, type MouseEvent } from 'react';
+import { useCallback, useEffect, useId, useRef, useState, type MouseEvent } from 'react';
 import {
   CreateCommentDocument,
   DeleteCommentDocument,
@@ -95,6 +95,17 @@ export function Comments({ postId, basePath, sort, after, initial, canComment, c
   const listRef = useRef<HTMLOListElement>(null);
   const headingId = useId();
 
+  // Focus moves to a comment once a render has put it on the page. (A guessed moment, such as the next animation
+  // frame, can come before React has rendered the new comment on a busy device.)
+  const focusAfterRender = useRef<string | null>(null);
+  useEffect(() => {
+    const id = focusAfterRender.current;
+    const el = id ? document.getElementById(`comment-${id}`) : null;
+    if (!el) return;
+    focusAfterRender.current = null;
+    el.focus();
+  }, [page]);
+
   /** The comments shown, fetched again (after a change). */
   const reload = useCallback(async () => {
     const first = Math.min(200, Math.max(COMMENTS_PAGE, page.nodes.length));
@@ -113,10 +124,9 @@ export function Comments({ postId, basePath, sort, after, initial, canComment, c
       if (post) {
         const known = new Set(page.nodes.map((n) => n.id));
         const fresh = post.comments.nodes.filter((n) => !known.has(n.id));
+        focusAfterRender.current = fresh[0]?.id ?? null;
         setPage({ ...post.comments, nodes: [...page.nodes, ...fresh] });
         setNotice(fresh.length === 1 ? t('comments.loadedOne') : t('comments.loaded', { count: fresh.length }));
-        const firstNew = fresh[0];
-        if (firstNew) requestAnimationFrame(() => document.getElementById(`comment-${firstNew.id}`)?.focus());
       }
     } catch (err) {
       setError(describeError(err).message);
@@ -129,8 +139,8 @@ export function Comments({ postId, basePath, sort, after, initial, canComment, c
     setOpen(null);
     dialog.close();
     setNotice(message);
+    if (focusId) focusAfterRender.current = focusId;
     await reload();
-    if (focusId) requestAnimationFrame(() => document.getElementById(`comment-${focusId}`)?.focus());
   };
 
   const all = page.nodes.flatMap((n) => [n, ...n.replies]);

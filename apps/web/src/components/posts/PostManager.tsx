@@ -5,7 +5,7 @@
  * server-rendered view.
  */
 import { useRouter } from 'next/navigation';
-import { useRef, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { DeletePostDocument, LockPostDocument, PinPostDocument, RemovePostDocument, RestorePostDocument, type AttachmentFieldsFragment, type PostStatus } from '@circles/client';
 import { ActionDialog, useDialog } from '@/components/settings/shared';
 import { t } from '@/i18n';
@@ -54,9 +54,16 @@ export function PostManager({ post, limits, children }: { post: ManagedPost; lim
       router.refresh();
     });
   };
+  // Closing the editor gives focus back to its Edit button, once a render has put the button back.
+  const refocusEdit = useRef(false);
+  useEffect(() => {
+    if (editing || !refocusEdit.current) return;
+    refocusEdit.current = false;
+    editRef.current?.focus();
+  }, [editing]);
   const closeEditor = () => {
+    refocusEdit.current = true;
     setEditing(false);
-    requestAnimationFrame(() => editRef.current?.focus());
   };
 
   const published = post.status === 'PUBLISHED';
