@@ -313,11 +313,11 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
 
   it('has no serious accessibility violations and a sound structure on any page, signed out', async () => {
     expect(await auditEveryPage(signedOut)).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 
   it('has no serious accessibility violations and a sound structure on any page, signed in', async () => {
     expect(await auditEveryPage(signedIn)).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 
   it('has no serious accessibility violations on forms showing errors', async () => {
     const problems: string[] = [];
@@ -367,7 +367,7 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
     await account.close();
 
     expect(problems).toEqual([]);
-  }, 60_000);
+  }, 300_000);
 
   it('has no serious accessibility violations and a sound structure on the community pages, for everyone who sees them', async () => {
     const problems = [
@@ -396,7 +396,7 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
       expect(await home.locator('main img').count(), p).toBeGreaterThan(0);
     }
     await home.close();
-  }, 180_000);
+  }, 300_000);
 
   it('opens every community dialog by keyboard, keeps Tab inside it, closes it with Escape and returns focus', async () => {
     const c = `/c/${seeded.slug}`;
@@ -444,7 +444,7 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
     }
     await page.close();
     expect(problems).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 
   it('has no serious accessibility violations on community forms showing errors; the error sits on its field', async () => {
     const c = `/c/${seeded.slug}`;
@@ -516,7 +516,7 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
     await page.close();
 
     expect(problems).toEqual([]);
-  }, 60_000);
+  }, 300_000);
 
   it('fits phone and desktop widths without sideways scrolling; buttons are visible and large enough', async () => {
     const c = `/c/${seeded.slug}`;
@@ -557,7 +557,7 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
       }
       await page.close();
     }
-  }, 120_000);
+  }, 300_000);
 
   // Last: it revokes a session of the admin, which the tests above must not see.
   it('logs in, revokes a session and logs out with the keyboard alone; errors are announced and focused', async () => {
@@ -630,5 +630,5 @@ describe.runIf(browserTestsRun)('accessibility in the browser', () => {
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'You have been logged out.' }).count()).toBe(1);
     expect((await context.cookies()).some((c) => c.name === 'circles_session')).toBe(false);
     await context.close();
-  }, 60_000);
+  }, 300_000);
 });

@@ -123,5 +123,5 @@ describe.runIf(browserTestsRun)('auth in the browser', () => {
 
     await second.context.close();
     await first.context.close();
-  }, 120_000);
+  }, 300_000);
 });

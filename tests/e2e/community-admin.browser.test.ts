@@ -189,5 +189,5 @@ describe.runIf(browserTestsRun)('running a community in the browser', () => {
 
     await second.context.close();
     await first.context.close();
-  }, 180_000);
+  }, 300_000);
 });

@@ -180,7 +180,7 @@ describe.runIf(browserTestsRun)('community images, ban notices and the directory
     await banned.context.close();
     await anonymous.context.close();
     await owner.context.close();
-  }, 120_000);
+  }, 300_000);
 
   it('loads more of the directory in place or, without JavaScript, by its link; the sitemap lists every community', async () => {
     const maker = await person('berenice', 'Berenice Abbott');
@@ -221,5 +221,5 @@ describe.runIf(browserTestsRun)('community images, ban notices and the directory
     const sitemap = await (await fetch(url('/sitemap.xml'))).text();
     for (const slug of [...slugs, community.slug]) expect(sitemap).toContain(`<loc>${url(`/c/${slug}`)}</loc>`);
     await maker.context.close();
-  }, 60_000);
+  }, 300_000);
 });

@@ -186,5 +186,5 @@ describe.runIf(browserTestsRun)('communities in the browser', () => {
 
     await second.context.close();
     await first.context.close();
-  }, 180_000);
+  }, 300_000);
 });

@@ -254,7 +254,7 @@ describe.runIf(browserTestsRun)('posts in the browser', () => {
     expect(html).not.toContain('tomatoes are ripe');
     expect(html).not.toContain('application/ld+json');
     expect(postId).toMatch(/^[0-9a-f-]{36}$/);
-  }, 180_000);
+  }, 300_000);
 
   it('sorts the feed by links, loads more in place and without JavaScript, and shows teasers of a gated circle', async () => {
     // Feeds list published posts only: with "Later news" (the removed post is gone from them), one more than a page.
@@ -310,7 +310,7 @@ describe.runIf(browserTestsRun)('posts in the browser', () => {
     const errorId = (await option.getAttribute('aria-describedby'))!.split(' ').find((id) => id.endsWith('-error'))!;
     expect(await member.page.locator(`[id="${errorId}"]`).textContent()).toBe('Poll options must differ.');
     expect(await member.page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.name)).toBe('poll.options.0');
-  }, 120_000);
+  }, 300_000);
 
   /** What the XSS trap caught on a page: script calls, dialogs. */
   async function trapped(context: BrowserContext) {
@@ -403,7 +403,7 @@ describe.runIf(browserTestsRun)('posts in the browser', () => {
     await page.evaluate(() => window.alert('control'));
     expect(await page.evaluate(() => (window as unknown as { __xssHits: string[] }).__xssHits)).toEqual(['__xss(control)', 'alert(control)']);
     await context.close();
-  }, 180_000);
+  }, 300_000);
 
   it('serves search engines what visitors get: a public post with JSON-LD, a gated post as a teaser', async () => {
     const body = 'Sow **beans** after the last frost. Water deeply once a week; mulch keeps the roots cool.';
@@ -461,7 +461,7 @@ describe.runIf(browserTestsRun)('posts in the browser', () => {
       expect(main(bot)).toBe(main(plain));
       expect(bot.match(/<script type="application\/ld\+json">.*?<\/script>/g)).toEqual(plain.match(/<script type="application\/ld\+json">.*?<\/script>/g));
     }
-  }, 120_000);
+  }, 300_000);
 
   it('has no serious or critical axe violations on the post page, the feeds and the file library', async () => {
     const id = await createPost(author, { title: 'Accessible post', body: 'Some *text* with a [link](https://example.com).', poll: { question: 'Rain or sun?', options: ['Rain', 'Sun'] } });
@@ -522,5 +522,5 @@ describe.runIf(browserTestsRun)('posts in the browser', () => {
       }
       await page.setViewportSize({ width: 1280, height: 720 });
     }
-  }, 180_000);
+  }, 300_000);
 });
