@@ -503,5 +503,4 @@ export class ChatRepository {
     await sql`insert into chat.profiles (user_id, handle, version) values (${userId}::uuid, ${handle}, ${version})
       on conflict (user_id) do update set handle = excluded.handle, version = excluded.version where chat.profiles.version <= excluded.version`.execute(trx);
   }
-
 }

@@ -678,9 +678,9 @@ export class ChatService {
     const attachments = (await this.repo.attachmentsOf([message.id])).get(message.id) ?? [];
     if (!text && !attachments.length) throw chatErrors.emptyMessage();
     const mentions = await this.mentionsIn(identity, channel, text, message);
-    // An edit that adds @here reaches who is present now; one already reached is not told twice.
-    const hereIds = mentions.hereIds;
-    const newMentions = [...new Set([...mentions.ids, ...hereIds])].filter(
+    // An edit that adds @here reaches who is present now (one that keeps it keeps whom it reached: `mentionsIn`);
+    // nobody already told is told twice.
+    const newMentions = [...new Set([...mentions.ids, ...mentions.hereIds])].filter(
       (id) => !message.mention_ids.includes(id) && !(message.mentions_here && message.here_ids.includes(id)),
     );
     const updated = await this.repo.transaction(async (trx) => {
@@ -690,7 +690,7 @@ export class ChatService {
         mention_ids: mentions.ids,
         mentions_everyone: mentions.everyone,
         mentions_here: mentions.here,
-        here_ids: hereIds,
+        here_ids: mentions.hereIds,
       });
       await this.deps.outbox.write(trx as Kysely<any>, chatTopics.messageEdited, {
         messageId: message.id,
@@ -706,7 +706,7 @@ export class ChatService {
         newMentionIds: newMentions,
         everyone: mentions.everyone,
         here: mentions.here,
-        hereIds,
+        hereIds: mentions.hereIds,
       });
       return updated;
     });

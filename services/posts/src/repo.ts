@@ -367,7 +367,6 @@ export class PostsRepository {
       on conflict (user_id) do update set handle = excluded.handle, version = excluded.version where posts.profiles.version <= excluded.version`.execute(trx);
   }
 
-
   async recordOpen(userId: string, post: Pick<PostRow, 'id' | 'community_id' | 'space_id'>): Promise<void> {
     await sql`
       insert into posts.post_opens (user_id, post_id, community_id, space_id) values (${userId}::uuid, ${post.id}::uuid, ${post.community_id}::uuid, ${post.space_id}::uuid)

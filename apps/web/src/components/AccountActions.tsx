@@ -16,6 +16,7 @@ import { browserClient } from '@/lib/browser-api';
 import { useAction } from '@/lib/use-action';
 import { Alert, Badge, Button, EmptyState, Form, TextField, useForm, type FormValues } from '@/ui';
 import { LocalTime } from './LocalTime';
+import { HandleField } from './HandleField';
 import { NewPasswordField } from './NewPasswordField';
 
 export interface SessionView {
@@ -162,17 +163,7 @@ export function ProfileForm({ handle, displayName }: { handle: string; displayNa
     <div className="c-stack">
       {done ? <Alert tone="success">{t('account.profileSaved')}</Alert> : null}
       <Form controller={form} aria-label={t('account.editProfile')}>
-        <TextField
-          name="handle"
-          label={t('field.handle')}
-          autoComplete="username"
-          autoCapitalize="none"
-          spellCheck={false}
-          required
-          defaultValue={handle}
-          description={t('account.handleChangeHint')}
-          {...form.fieldState('handle')}
-        />
+        <HandleField form={form} description={t('account.handleChangeHint')} defaultValue={handle} />
         <TextField name="displayName" label={t('field.displayName')} autoComplete="name" required defaultValue={displayName} {...form.fieldState('displayName')} />
         <div>
           <Button type="submit" pending={form.pending}>

@@ -5,6 +5,7 @@ import { useCallback, useState } from 'react';
 import { LogInDocument, RequestPasswordResetDocument, ResetPasswordDocument, SignUpDocument } from '@circles/client';
 import { t } from '@/i18n';
 import { browserClient } from '@/lib/browser-api';
+import { HandleField } from './HandleField';
 import { NewPasswordField } from './NewPasswordField';
 import { Alert, Button, Form, TextField, useForm, type FormValues } from '@/ui';
 
@@ -28,16 +29,7 @@ export function SignUpForm({ next = null }: { next?: string | null }) {
   return (
     <Form controller={form}>
       <TextField name="email" label={t('field.email')} type="email" autoComplete="email" inputMode="email" required {...form.fieldState('email')} />
-      <TextField
-        name="handle"
-        label={t('field.handle')}
-        autoComplete="username"
-        autoCapitalize="none"
-        spellCheck={false}
-        required
-        description={t('signup.handleHint')}
-        {...form.fieldState('handle')}
-      />
+      <HandleField form={form} description={t('signup.handleHint')} />
       <TextField name="displayName" label={t('field.displayName')} autoComplete="name" required {...form.fieldState('displayName')} />
       <NewPasswordField form={form} name="password" label={t('field.password')} />
       <Button type="submit" pending={form.pending} className="c-button--block">
